@@ -1,0 +1,28 @@
+//! `ofsted-themes`: turn Ofsted inspection reports about English local authorities'
+//! children's services into evidence: which themes inspectors raise, as strengths or
+//! concerns, in which authority and year, with the sentences to prove it.
+//!
+//! Stages, each a module with typed input and output, data flowing one way:
+//! [`ingest`] -> [`normalise`] -> [`metadata`] -> [`segment`] -> [`analyse`] + [`tag`] ->
+//! [`stance`] -> [`aggregate`] -> [`report`] (CSV, Parquet, [`charts`], [`summary`]).
+//! [`pipeline`] runs them; [`evaluate`] measures agreement with hand coding.
+
+pub mod aggregate;
+pub mod analyse;
+pub mod charts;
+pub mod codebook;
+pub mod config;
+pub mod evaluate;
+pub mod ingest;
+pub mod metadata;
+pub mod model;
+pub mod normalise;
+pub mod output;
+pub mod phrase;
+pub mod pipeline;
+pub mod reference;
+pub mod report;
+pub mod segment;
+pub mod stance;
+pub mod summary;
+pub mod tag;

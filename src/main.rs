@@ -1,0 +1,176 @@
+//! Command line: `ofsted-themes run`, `evaluate` and `codebook`.
+//!
+//! `main` returns an exit code: 0 when every file was read, 2 when any file failed or the
+//! configuration was unusable (one line naming the file and what to do), 1 when `evaluate`
+//! falls below `--min-f1`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use ofsted_themes::codebook::Codebook;
+use ofsted_themes::config::{Overrides, Settings};
+use ofsted_themes::model::Status;
+use ofsted_themes::pipeline::{self, Resources};
+use ofsted_themes::{evaluate, report};
+
+#[derive(Parser)]
+#[command(name = "ofsted-themes", version, about = "Themes, stances and evidence from Ofsted children's services reports")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a pipeline over a folder of reports and write CSVs, charts and summaries.
+    #[command(after_help = "Examples:
+  ofsted-themes run pipelines/default.toml
+  ofsted-themes run --input ~/reports --output out
+  ofsted-themes run pipelines/default.toml --codebook my-codebook.toml --threads 2 --parquet")]
+    Run {
+        /// Pipeline TOML file (flags override its settings).
+        pipeline: Option<PathBuf>,
+        /// Folder of reports (.txt, searched recursively).
+        #[arg(long, value_name = "DIR")]
+        input: Option<PathBuf>,
+        /// Folder to write outputs to.
+        #[arg(long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Codebook TOML file.
+        #[arg(long, value_name = "FILE")]
+        codebook: Option<PathBuf>,
+        /// Worker threads (default: one per core).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Also write every table as Parquet (in parquet/).
+        #[arg(long)]
+        parquet: bool,
+        /// No progress bar or per-file messages.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Compare the pipeline with hand-coded reports: theme, stance and metadata agreement.
+    #[command(after_help = "Examples:
+  ofsted-themes evaluate --gold data/gold
+  ofsted-themes evaluate --gold ../shared/gold/pdf-sample --input ../shared/corpus/pdf-sample/pypdf --min-f1 0.8")]
+    Evaluate {
+        /// Folder with findings.csv and metadata.csv.
+        #[arg(long, value_name = "DIR")]
+        gold: PathBuf,
+        /// Folder holding the reports named in the gold files (default: DIR/reports, else data/reports).
+        #[arg(long, value_name = "DIR")]
+        input: Option<PathBuf>,
+        /// Codebook TOML file.
+        #[arg(long, value_name = "FILE")]
+        codebook: Option<PathBuf>,
+        /// Where to write evaluation/*.csv (default: output/evaluation).
+        #[arg(long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Exit with 1 when the macro F1 over the required themes is below X.
+        #[arg(long, value_name = "X")]
+        min_f1: Option<f64>,
+    },
+    /// Check or list a codebook.
+    Codebook {
+        #[command(subcommand)]
+        action: CodebookAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CodebookAction {
+    /// Validate a codebook and print every problem found.
+    Check { file: PathBuf },
+    /// List each theme with its rules as stems (the bundled codebook when no file is given).
+    Show { file: Option<PathBuf> },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run { pipeline, input, output, codebook, threads, parquet, quiet } => {
+            let settings = Settings::resolve(pipeline.as_deref(), Overrides { input, output, codebook, threads, parquet })?;
+            run_pipeline(&settings, quiet)
+        }
+        Command::Evaluate { gold, input, codebook, output, min_f1 } => evaluate_cmd(gold, input, codebook, output, min_f1),
+        Command::Codebook { action } => match action {
+            CodebookAction::Check { file } => {
+                let book = Codebook::load(&file)?;
+                println!("{}: ok, {} themes ({} required)", file.display(), book.themes.len(), book.required_ids().len());
+                Ok(ExitCode::SUCCESS)
+            }
+            CodebookAction::Show { file } => {
+                let book = match file {
+                    Some(f) => Codebook::load(&f)?,
+                    None => Codebook::parse(pipeline::DEFAULT_CODEBOOK, "data/codebook/default.toml (bundled)")?,
+                };
+                print!("{}", book.show());
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+    }
+}
+
+fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(0);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} reports [{elapsed_precise}] {wide_bar}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    pb
+}
+
+fn run_pipeline(settings: &Settings, quiet: bool) -> anyhow::Result<ExitCode> {
+    let res = Resources::load(settings.codebook.as_deref(), settings.lexicon.as_deref(), settings.authorities.as_deref())?;
+    let pb = progress_bar(quiet);
+    let mut result = pipeline::run(settings, &res, false, &pb)?;
+    pb.finish_and_clear();
+    if !quiet {
+        for d in &result.docs {
+            if matches!(d.status, Status::Skipped | Status::Failed) {
+                eprintln!("{}: {}: {}", d.status, d.path.display(), d.message);
+            }
+        }
+    }
+    report::write_all(settings, &res, &mut result)?;
+    if !quiet {
+        eprintln!(
+            "{} files: {} ok, {} duplicate, {} skipped, {} failed; outputs in {} ({:.2} s)",
+            result.docs.len(),
+            result.count(Status::Ok),
+            result.count(Status::Duplicate),
+            result.count(Status::Skipped),
+            result.count(Status::Failed),
+            settings.output.display(),
+            result.wall.as_secs_f64()
+        );
+    }
+    Ok(if result.count(Status::Failed) > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+fn evaluate_cmd(
+    gold: PathBuf,
+    input: Option<PathBuf>,
+    codebook: Option<PathBuf>,
+    output: Option<PathBuf>,
+    min_f1: Option<f64>,
+) -> anyhow::Result<ExitCode> {
+    let _ = (gold, input, codebook, output, min_f1, evaluate::GoldSet::load);
+    anyhow::bail!("evaluate is not available yet")
+}

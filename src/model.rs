@@ -1,0 +1,293 @@
+//! Core data types that flow between the pipeline stages.
+//!
+//! Each stage takes one of these types and returns the next:
+//! `SourceFile` (ingest) -> `CleanText` (normalise) -> `Metadata` (metadata) ->
+//! `Finding` (segment) -> `TaggedFinding` (tag + stance) -> tables (aggregate) -> files (write).
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+/// What happened to one input file. Every file found gets exactly one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Read and processed.
+    Ok,
+    /// Same normalised text as an earlier file; not counted again.
+    Duplicate,
+    /// Not a report (empty, binary, unsupported type, no report text).
+    Skipped,
+    /// Could not be read.
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Duplicate => "duplicate",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kind of a block of normalised text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    /// A short line that names a section or a sub-heading.
+    Heading,
+    /// A paragraph of running prose (may hold several sentences).
+    Paragraph,
+    /// One bullet or list item.
+    Bullet,
+}
+
+/// One block of normalised text: a heading, a paragraph or a bullet item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub kind: BlockKind,
+    /// The block's text, cleaned: one line, single spaces, unified quotes and dashes,
+    /// no Markdown marks, no bullet glyph, no paragraph number.
+    pub text: String,
+    /// Byte offset in the original (decoded) text where the block starts: the map back to the source.
+    pub source_start: usize,
+    /// Byte offset in the original (decoded) text where the block ends (exclusive).
+    pub source_end: usize,
+}
+
+/// A report's text after normalisation: the sequence of blocks, in reading order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CleanText {
+    pub blocks: Vec<Block>,
+}
+
+impl CleanText {
+    /// All block texts joined by newlines: the canonical text used for hashing and duplicate detection.
+    pub fn joined(&self) -> String {
+        let mut out = String::new();
+        for b in &self.blocks {
+            out.push_str(&b.text);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Number of words (whitespace-separated) in the cleaned text.
+    pub fn word_count(&self) -> usize {
+        self.blocks.iter().map(|b| b.text.split_whitespace().count()).sum()
+    }
+}
+
+/// The type of visit or inspection, as in the theme guide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitType {
+    MonitoringVisit,
+    FocusedVisit,
+    IlacsInspection,
+    SifInspection,
+    SafeguardingLacInspection,
+    Jtai,
+    Other,
+}
+
+impl VisitType {
+    pub const ALL: [VisitType; 7] = [
+        VisitType::MonitoringVisit,
+        VisitType::FocusedVisit,
+        VisitType::IlacsInspection,
+        VisitType::SifInspection,
+        VisitType::SafeguardingLacInspection,
+        VisitType::Jtai,
+        VisitType::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitType::MonitoringVisit => "monitoring_visit",
+            VisitType::FocusedVisit => "focused_visit",
+            VisitType::IlacsInspection => "ilacs_inspection",
+            VisitType::SifInspection => "sif_inspection",
+            VisitType::SafeguardingLacInspection => "safeguarding_lac_inspection",
+            VisitType::Jtai => "jtai",
+            VisitType::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<VisitType> {
+        VisitType::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A judgement grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grade {
+    Outstanding,
+    Good,
+    RequiresImprovement,
+    Adequate,
+    Inadequate,
+}
+
+impl Grade {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grade::Outstanding => "outstanding",
+            Grade::Good => "good",
+            Grade::RequiresImprovement => "requires_improvement",
+            Grade::Adequate => "adequate",
+            Grade::Inadequate => "inadequate",
+        }
+    }
+}
+
+/// A local authority as resolved against the reference table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Authority {
+    /// Short official name, e.g. "Wirral".
+    pub name: String,
+    /// GSS code, e.g. "E08000015".
+    pub la_code: String,
+    /// Region name, e.g. "North West".
+    pub region: String,
+}
+
+/// Report metadata read from the text (never from the file name).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metadata {
+    pub authority: Option<Authority>,
+    pub visit_type: Option<VisitType>,
+    pub visit_start: Option<NaiveDate>,
+    pub visit_end: Option<NaiveDate>,
+    pub published: Option<NaiveDate>,
+    /// Judgements in the order the report gives them: (`name`, grade).
+    pub judgements: Vec<(String, Grade)>,
+    /// Fields that could not be found, e.g. "authority", "visit dates".
+    pub missing: Vec<String>,
+}
+
+impl Metadata {
+    /// Year of `visit_start`, falling back to the year published.
+    pub fn year(&self) -> Option<i32> {
+        use chrono::Datelike;
+        self.visit_start.or(self.published).map(|d| d.year())
+    }
+
+    /// Judgements as `name=grade` joined by `;`.
+    pub fn judgements_string(&self) -> String {
+        self.judgements
+            .iter()
+            .map(|(n, g)| format!("{n}={}", g.as_str()))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}
+
+/// The section a finding came from, mapped to a small vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    Overview,
+    Improve,
+    Findings,
+    Context,
+    Other,
+}
+
+impl Section {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Overview => "overview",
+            Section::Improve => "improve",
+            Section::Findings => "findings",
+            Section::Context => "context",
+            Section::Other => "other",
+        }
+    }
+}
+
+/// One finding: a sentence of report prose or one bullet item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// 1-based position of the finding in its document.
+    pub id: u32,
+    pub section: Section,
+    /// True when the finding is a bullet item (not a sentence of a paragraph).
+    pub bullet: bool,
+    /// The finding's text, one line.
+    pub text: String,
+    /// Byte offset in the original (decoded) text where the finding's block starts.
+    pub source_start: usize,
+}
+
+/// The stance a finding takes on one theme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stance {
+    Strength,
+    Concern,
+    Mixed,
+    Neutral,
+}
+
+impl Stance {
+    pub const ALL: [Stance; 4] = [
+        Stance::Strength,
+        Stance::Concern,
+        Stance::Mixed,
+        Stance::Neutral,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stance::Strength => "strength",
+            Stance::Concern => "concern",
+            Stance::Mixed => "mixed",
+            Stance::Neutral => "neutral",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Stance> {
+        Stance::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// One theme on one finding, with the evidence for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThemeTag {
+    /// Theme id from the codebook.
+    pub theme: String,
+    pub stance: Stance,
+    /// The words that triggered the theme, as written in the finding.
+    pub matched: Vec<String>,
+    /// The words that decided the stance, as written in the finding.
+    pub cues: Vec<String>,
+}
+
+/// A finding with its themes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedFinding {
+    pub finding: Finding,
+    pub tags: Vec<ThemeTag>,
+}
+
+impl TaggedFinding {
+    /// `theme=stance` pairs joined by `;`, in codebook order (the gold file's form).
+    pub fn themes_string(&self) -> String {
+        self.tags
+            .iter()
+            .map(|t| format!("{}={}", t.theme, t.stance.as_str()))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}

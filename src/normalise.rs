@@ -1,0 +1,943 @@
+//! Normalisation: turns the decoded text of one report into clean blocks.
+//!
+//! Responsibilities:
+//! - unify typography (curly quotes to straight, dashes to `-`, ligatures, odd spaces);
+//! - strip Markdown marks (`#`, `**`, `*`) left by converters;
+//! - drop page furniture: page numbers, running headers and footers, letterhead and
+//!   address lines, contents pages, tables with tab-separated cells and the standard
+//!   back-matter paragraphs (copyright, licence, how to get other formats);
+//! - join lines broken inside a sentence or across a page break;
+//! - keep paragraph and bullet boundaries, strip bullet glyphs and paragraph numbers;
+//! - mark short, unpunctuated, capitalised lines as headings.
+//!
+//! Every block keeps the byte span of the source lines it was built from.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::model::{Block, BlockKind, CleanText};
+
+/// Lines longer than this (in bytes) are never taken as headings, headers or labels.
+const HEADING_MAX_CHARS: usize = 72;
+/// A heading built from several lines never has more words than this.
+const HEADING_MAX_WORDS: usize = 22;
+
+/// Openings of the standard paragraphs that close every report (publisher's remit,
+/// licence, formats); such paragraphs are not report text.
+const BACK_MATTER_OPENINGS: &[&str] = &[
+    "the office for standards in education, children's services and skills (ofsted) regulates",
+    "ofsted is a non-ministerial department",
+    "if you would like a copy of this document in a different format",
+    "you may reuse this information",
+    "this report is available at",
+    "this publication is available at",
+    "interested in our work?",
+    "any complaints about the inspection or the report should be made",
+    "© crown copyright",
+];
+
+static PAGE_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:page\s*)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?$|^-\s*\d{1,3}\s*-$").unwrap()
+});
+
+/// "Inspection of X local authority children's services 11 July 2022 4",
+/// "Inspection report: Birmingham, 18 March - 9 April 2014 4" and similar running lines.
+static RUNNING_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:inspection (?:of|report)\b|.{0,80}\b(?:focused|monitoring) visit\b).{0,160}\b(?:19|20)\d\d\s+\d{1,3}$",
+    )
+    .unwrap()
+});
+
+static LETTERHEAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+        www\.|https?://|@[a-z0-9-]+\.(?:gov|org|com|net|co)\b
+        |^(?:t|f|e|w|m|tel|fax|email|direct\s+[tfe]|text\s*phone|mobile|switchboard|dx)\s*[:.]?\s*(?:\+?\d[\d\s()]{6,}|$)
+        |^(?:direct\s+[tfe]|text\s*phone|textphone)\b
+        |^(?:piccadilly\s+gate|store\s+st(?:reet)?|aviation\s+house|agora|royal\s+exchange\s+buildings|nottingham\s+ng|manchester)\b.{0,40}$
+        ",
+    )
+    .unwrap()
+});
+
+/// A UK postcode at the end of a line (address blocks).
+static POSTCODE_END: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}$").unwrap());
+
+/// Paragraph labels: "12.", "12.3", "- 12." (the dash form comes from Markdown lists).
+static PARA_LABEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:[-*]\s*)?(\d{1,3}(?:\.\d{1,2})?)\.?(?:\s+|$)").unwrap());
+
+/// List labels: "(a)", "a)", "(iv)", "(3)", "3)".
+static LIST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:\(([a-z]|[ivx]{1,4}|\d{1,2})\)|([a-z]|[ivx]{1,4}|\d{1,2})\))(?:\s+|$)")
+        .unwrap()
+});
+
+/// A contents-page entry: a title followed by one or more page numbers.
+static CONTENTS_ENTRY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(.*?[A-Za-z?:)].*?)(?:\s*\.{2,})?\s+\d{1,3}(?:\s+\d{1,3})*$").unwrap()
+});
+
+/// Function words and marks after which a line cannot end a sentence or a heading.
+const OPEN_ENDINGS: &[&str] = &[
+    "a",
+    "an",
+    "and",
+    "as",
+    "at",
+    "by",
+    "for",
+    "from",
+    "in",
+    "into",
+    "of",
+    "on",
+    "or",
+    "the",
+    "to",
+    "with",
+    "which",
+    "who",
+    "that",
+    "their",
+    "its",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "has",
+    "have",
+    "had",
+    "not",
+    "but",
+    "than",
+    "this",
+    "these",
+    "those",
+    "where",
+    "when",
+    "whose",
+    "including",
+    "such",
+    "both",
+    "between",
+    "within",
+    "across",
+    "through",
+    "about",
+    "over",
+    "under",
+    "more",
+    "most",
+    "less",
+    "very",
+    "so",
+    "also",
+];
+
+/// What a source line turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// Plain text.
+    Text,
+    /// Starts a bullet item.
+    Bullet,
+    /// Starts a numbered paragraph.
+    Numbered,
+    /// Starts with a bare number and a capitalised word ("34 Most children ..."): a
+    /// paragraph number or footnote mark when it follows a finished sentence.
+    LooseNumbered,
+}
+
+/// One cleaned source line.
+#[derive(Debug, Clone)]
+struct Line {
+    text: String,
+    /// The whole cleaned line, marker included, kept for lines whose marker may be text.
+    full: Option<String>,
+    start: usize,
+    end: usize,
+    /// True when a blank line or a page break came before it.
+    gap_before: bool,
+    kind: Start,
+    /// True when the raw line held a tab (a table row in converter output).
+    tabbed: bool,
+    /// True when the marker was a plain dash, which converters also put before a
+    /// paragraph's continuation on a new page.
+    dash: bool,
+}
+
+/// Normalise the decoded text of one report into clean blocks.
+pub fn normalise(source: &str) -> CleanText {
+    let raw = split_lines(source);
+    let lines = drop_furniture(raw);
+    let blocks = build_blocks(&lines);
+    CleanText {
+        blocks: blocks
+            .into_iter()
+            .filter(|b| !is_back_matter(&b.text))
+            .collect(),
+    }
+}
+
+/// Raw lines with their byte spans; form feeds count as line breaks.
+fn split_lines(source: &str) -> Vec<(usize, usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in source.char_indices() {
+        if c == '\n' || c == '\x0c' || c == '\u{2028}' || c == '\u{2029}' {
+            out.push((start, i, &source[start..i]));
+            start = i + c.len_utf8();
+        }
+    }
+    if start < source.len() {
+        out.push((start, source.len(), &source[start..]));
+    }
+    out
+}
+
+/// Unify typography and strip Markdown marks; collapse white space.
+pub(crate) fn clean_line(raw: &str) -> String {
+    let mut s = String::with_capacity(raw.len());
+    let mut last_space = true;
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Copy runs of plain ASCII in one go.
+        let run_start = i;
+        while i < bytes.len() && bytes[i].is_ascii_graphic() && bytes[i] != b'*' && bytes[i] != b'`'
+        {
+            i += 1;
+        }
+        if i > run_start {
+            s.push_str(&raw[run_start..i]);
+            last_space = false;
+        }
+        let Some(c) = raw[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
+        let mapped: &str = match c {
+            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => {
+                "'"
+            }
+            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}'
+            | '\u{00BB}' => "\"",
+            '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}'
+            | '\u{2212}' => "-",
+            '\u{FB00}' => "ff",
+            '\u{FB01}' => "fi",
+            '\u{FB02}' => "fl",
+            '\u{FB03}' => "ffi",
+            '\u{FB04}' => "ffl",
+            '\u{00AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '*' => "",
+            c if c.is_whitespace() || c.is_control() => " ",
+            _ => {
+                s.push(c);
+                last_space = false;
+                continue;
+            }
+        };
+        if mapped == " " {
+            if !last_space {
+                s.push(' ');
+                last_space = true;
+            }
+        } else if !mapped.is_empty() {
+            s.push_str(mapped);
+            last_space = false;
+        }
+    }
+    let t = s.trim();
+    // Markdown heading marks.
+    let t = t.trim_start_matches('#').trim_start();
+    let rt = raw.trim_start();
+    if rt.starts_with("* ") || rt.starts_with("*\t") {
+        // A Markdown list item: keep it recognisable as a bullet.
+        return format!("- {t}");
+    }
+    t.to_string()
+}
+
+/// Bullet glyphs that can open a list item.
+fn is_bullet_glyph(c: char) -> bool {
+    // Symbol-font glyphs land in the private use area.
+    ('\u{E000}'..='\u{F8FF}').contains(&c)
+        || matches!(
+            c,
+            '\u{2022}'
+                | '\u{25FC}'
+                | '\u{25AA}'
+                | '\u{25A0}'
+                | '\u{25CF}'
+                | '\u{25CB}'
+                | '\u{25E6}'
+                | '\u{2023}'
+                | '\u{2219}'
+                | '\u{00B7}'
+                | '\u{F0B7}'
+                | '\u{F0A7}'
+                | '\u{27A2}'
+                | '\u{2713}'
+                | '\u{25BA}'
+                | '\u{25B6}'
+                | '\u{2043}'
+                | '\u{25A1}'
+                | '\u{F0D8}'
+                | '\u{F076}'
+        )
+}
+
+/// Split a leading bullet or label off a cleaned line; returns the kind and the text after it.
+fn strip_marker(text: &str) -> (Start, &str) {
+    let bytes = text.as_bytes();
+    // Fast path: plain prose starts with a letter that is not a list label.
+    if bytes.first().is_some_and(|b| b.is_ascii_alphabetic()) && bytes.get(1) != Some(&b')') {
+        return (Start::Text, text);
+    }
+    let mut chars = text.chars();
+    if let Some(c) = chars.next() {
+        if is_bullet_glyph(c) {
+            return (Start::Bullet, chars.as_str().trim_start());
+        }
+    }
+    let dash_bullet = text.starts_with("- ");
+    let body = if dash_bullet {
+        text.trim_start_matches('-').trim_start()
+    } else {
+        text
+    };
+    if body.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        if let Some(m) = PARA_LABEL.captures(body) {
+            let whole = m.get(0).map_or(0, |g| g.end());
+            let rest = &body[whole..];
+            // "2018. Since ..." is a wrapped year, not a label; labels are at most 3 digits,
+            // and a label followed by text must be followed by a capital, quote or bracket.
+            let rest_ok = rest.is_empty()
+                || rest
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_uppercase() || c == '\'' || c == '"' || c == '(');
+            let label_ok = m
+                .get(0)
+                .is_some_and(|g| g.as_str().trim_end().ends_with('.'))
+                || rest.is_empty() && body.len() <= 6;
+            if rest_ok && label_ok {
+                return (Start::Numbered, rest);
+            }
+            let loose = rest.split(' ').next().is_some_and(|w| {
+                w.len() >= 2
+                    && w.chars().next().is_some_and(char::is_uppercase)
+                    && w.chars().skip(1).all(char::is_lowercase)
+            });
+            if !dash_bullet && loose && m.get(1).is_some_and(|g| !g.as_str().contains('.')) {
+                return (Start::LooseNumbered, rest);
+            }
+        }
+    }
+    if let Some(m) = LIST_LABEL.find(body) {
+        let rest = &body[m.end()..];
+        if !rest.is_empty() {
+            return (Start::Bullet, rest);
+        }
+    }
+    if dash_bullet {
+        return (Start::Bullet, body);
+    }
+    (Start::Text, text)
+}
+
+/// Key for spotting lines repeated across pages: a hash of the letters, lower case.
+fn repeat_key(text: &str) -> u64 {
+    // FNV-1a over the lower-cased letters.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut mix = |c: char| {
+        h ^= c as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    for c in text.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphabetic() {
+                mix(c.to_ascii_lowercase());
+            }
+        } else if c.is_alphabetic() {
+            c.to_lowercase().for_each(&mut mix);
+        }
+    }
+    h
+}
+
+fn word_count(s: &str) -> usize {
+    s.split_whitespace().count()
+}
+
+/// True for page numbers, running headers and footers and letterhead lines.
+fn is_furniture(text: &str, repeats: usize, has_digit: bool) -> bool {
+    let bytes = text.as_bytes();
+    let last = bytes.last().copied().unwrap_or(b' ');
+    if bytes.len() <= 16 && PAGE_NUMBER.is_match(text) {
+        return true;
+    }
+    if bytes.len() > 240 {
+        return false;
+    }
+    if last.is_ascii_digit() && RUNNING_HEADER.is_match(text) {
+        return true;
+    }
+    let words = word_count(text);
+    if words <= 14 && LETTERHEAD.is_match(text) {
+        return true;
+    }
+    if last.is_ascii_uppercase() && POSTCODE_END.is_match(text) && !ends_sentence(text) {
+        return true;
+    }
+    // Lines repeated on several pages: headers and footers.
+    if repeats >= 3 && bytes.len() <= 200 && !ends_sentence(text) {
+        if has_digit && words >= 2 {
+            return true;
+        }
+        if words >= 5 {
+            return true;
+        }
+    }
+    false
+}
+
+/// True when the text ends a sentence (allowing closing quotes and brackets).
+pub(crate) fn ends_sentence(text: &str) -> bool {
+    let t = text.trim_end_matches(|c: char| {
+        c == '"' || c == '\'' || c == ')' || c == ']' || c.is_whitespace()
+    });
+    matches!(t.chars().last(), Some('.' | '!' | '?' | ':' | ';'))
+}
+
+/// True when the text ends with a word or mark that needs a continuation.
+fn ends_open(text: &str) -> bool {
+    let t = text.trim_end();
+    match t.chars().last() {
+        None => false,
+        Some(',' | '-' | '(' | '/' | '&' | '\'' | '"') => true,
+        Some(_) => {
+            let last = t.rsplit(' ').next().unwrap_or("");
+            let lw = last.to_lowercase();
+            OPEN_ENDINGS.contains(&lw.as_str())
+        }
+    }
+}
+
+fn starts_lower(text: &str) -> bool {
+    text.chars().next().is_some_and(|c| c.is_lowercase())
+}
+
+/// A line that could be (part of) a heading on its own.
+fn heading_like(text: &str) -> bool {
+    let Some(first) = text.chars().next() else {
+        return false;
+    };
+    if !(first.is_uppercase() || first.is_ascii_digit()) {
+        return false;
+    }
+    if text.len() > HEADING_MAX_CHARS || word_count(text) > 14 {
+        return false;
+    }
+    if text.ends_with('.') || text.ends_with(',') || text.ends_with(';') {
+        return false;
+    }
+    !text.contains(". ")
+}
+
+/// Drop page furniture, contents pages and table rows; classify line starts.
+fn drop_furniture(raw: Vec<(usize, usize, &str)>) -> Vec<Line> {
+    let cleaned: Vec<(usize, usize, String, bool, u64)> = raw
+        .into_iter()
+        .map(|(s, e, r)| {
+            let t = clean_line(r);
+            let key = if !t.is_empty() && t.len() <= 200 {
+                repeat_key(&t)
+            } else {
+                0
+            };
+            (s, e, t, r.contains('\t'), key)
+        })
+        .collect();
+    let mut counts: HashMap<u64, usize> = HashMap::new();
+    for (_, _, t, _, key) in &cleaned {
+        if !t.is_empty() && t.len() <= 200 {
+            *counts.entry(*key).or_insert(0) += 1;
+        }
+    }
+    let mut out: Vec<Line> = Vec::with_capacity(cleaned.len());
+    let mut gap = false;
+    let mut in_contents = false;
+    let mut contents_first: Option<u64> = None;
+    for (start, end, text, tabbed, key) in &cleaned {
+        let (start, end, tabbed) = (*start, *end, *tabbed);
+        let text = text.as_str();
+        if text.is_empty() {
+            gap = true;
+            continue;
+        }
+        let key = *key;
+        let repeats = counts.get(&key).copied().unwrap_or(0);
+        let has_digit = text.bytes().any(|b| b.is_ascii_digit());
+        if text.len() <= 3
+            && !text.chars().any(char::is_alphabetic)
+            && !text.ends_with('.')
+            && !is_bullet_glyph_str(text)
+        {
+            // Stray numbers and marks.
+            if PAGE_NUMBER.is_match(text) || !text.chars().any(|c| c.is_ascii_digit()) {
+                gap = true;
+                continue;
+            }
+        }
+        if is_furniture(text, repeats, has_digit) {
+            gap = true;
+            continue;
+        }
+        // Contents pages.
+        if text.len() <= 20
+            && ["contents", "table of contents", "contents page"]
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(text))
+        {
+            in_contents = true;
+            contents_first = None;
+            gap = true;
+            continue;
+        }
+        if in_contents {
+            let entry = CONTENTS_ENTRY.captures(text);
+            let title_key = entry
+                .as_ref()
+                .and_then(|c| c.get(1))
+                .map(|g| repeat_key(g.as_str()));
+            let is_entry =
+                entry.is_some() || (text.len() <= HEADING_MAX_CHARS && !ends_sentence(text));
+            let back_to_first =
+                contents_first.as_ref().is_some_and(|f| *f == key) && entry.is_none();
+            if is_entry && !back_to_first && !tabbed_prose(text) {
+                if contents_first.is_none() {
+                    contents_first = title_key.or(Some(key));
+                }
+                gap = true;
+                continue;
+            }
+            in_contents = false;
+        }
+        let (kind, body) = strip_marker(text);
+        let dash = kind == Start::Bullet && text.starts_with("- ");
+        if body.is_empty() && kind == Start::Text {
+            continue;
+        }
+        let body = body.to_string();
+        out.push(Line {
+            text: body,
+            full: if kind == Start::LooseNumbered {
+                Some(text.to_string())
+            } else {
+                None
+            },
+            start,
+            end,
+            gap_before: gap,
+            kind,
+            tabbed,
+            dash,
+        });
+        gap = false;
+    }
+    out
+}
+
+fn is_bullet_glyph_str(s: &str) -> bool {
+    s.chars().next().is_some_and(is_bullet_glyph)
+}
+
+/// Long prose ends a contents page.
+fn tabbed_prose(text: &str) -> bool {
+    text.len() > 100 || ends_sentence(text) && word_count(text) > 8
+}
+
+/// A block under construction.
+struct Open {
+    kind: BlockKind,
+    text: String,
+    start: usize,
+    end: usize,
+    /// The label or glyph came alone on its line and the text is still to come.
+    awaiting_text: bool,
+    lines: usize,
+    first_line_len: usize,
+}
+
+fn push_text(buf: &mut String, more: &str) {
+    if buf.is_empty() {
+        buf.push_str(more);
+    } else if buf.ends_with('-') && more.chars().next().is_some_and(|c| c.is_lowercase()) {
+        // Word broken at a hyphen.
+        buf.push_str(more);
+    } else {
+        buf.push(' ');
+        buf.push_str(more);
+    }
+}
+
+fn finish(open: Option<Open>, out: &mut Vec<Block>) {
+    let Some(o) = open else { return };
+    let text = o.text.trim().to_string();
+    if text.is_empty() {
+        return;
+    }
+    let kind = if o.kind == BlockKind::Heading && !is_heading_text(&text, o.first_line_len) {
+        BlockKind::Paragraph
+    } else {
+        o.kind
+    };
+    out.push(Block {
+        kind,
+        text,
+        source_start: o.start,
+        source_end: o.end,
+    });
+}
+
+/// Final check on a heading candidate assembled from one or more lines.
+fn is_heading_text(text: &str, first_line_len: usize) -> bool {
+    first_line_len <= HEADING_MAX_CHARS
+        && text.len() <= 180
+        && word_count(text) <= HEADING_MAX_WORDS
+        && !text.ends_with('.')
+        && !text.ends_with(',')
+        && !text.ends_with(';')
+        && !text.contains(". ")
+}
+
+fn build_blocks(lines: &[Line]) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::new();
+    let mut open: Option<Open> = None;
+    for line in lines {
+        if line.tabbed {
+            // A table row (such as a judgement grid): kept as a heading-like block so
+            // its cells stay readable, but never prose.
+            finish(open.take(), &mut out);
+            out.push(Block {
+                kind: BlockKind::Heading,
+                text: line.full.clone().unwrap_or_else(|| line.text.clone()),
+                source_start: line.start,
+                source_end: line.end,
+            });
+            continue;
+        }
+        let mut kind = line.kind;
+        let mut text = line.text.as_str();
+        if kind == Start::LooseNumbered {
+            let after_sentence = match &open {
+                None => true,
+                Some(o) => {
+                    o.kind == BlockKind::Heading || (ends_sentence(&o.text) && !o.awaiting_text)
+                }
+            };
+            if after_sentence {
+                kind = Start::Numbered;
+            } else {
+                kind = Start::Text;
+                text = line.full.as_deref().unwrap_or(&line.text);
+            }
+        }
+        match kind {
+            Start::Bullet | Start::Numbered => {
+                // A dash before a lower-case line that finishes an open sentence.
+                if line.dash && starts_lower(text) {
+                    if let Some(o) = open.as_mut() {
+                        if o.kind == BlockKind::Paragraph
+                            && !o.awaiting_text
+                            && !ends_sentence(&o.text)
+                        {
+                            push_text(&mut o.text, text);
+                            o.end = line.end;
+                            o.lines += 1;
+                            continue;
+                        }
+                    }
+                }
+                // A numbered label right after an unfinished sentence on the same page is
+                // more likely a wrapped number; keep it in the sentence.
+                if kind == Start::Numbered && !line.gap_before {
+                    if let Some(o) = open.as_mut() {
+                        if o.kind != BlockKind::Heading && !o.awaiting_text && ends_open(&o.text) {
+                            push_text(&mut o.text, &line.text);
+                            o.end = line.end;
+                            continue;
+                        }
+                    }
+                }
+                finish(open.take(), &mut out);
+                let kind = if kind == Start::Bullet {
+                    BlockKind::Bullet
+                } else {
+                    BlockKind::Paragraph
+                };
+                open = Some(Open {
+                    kind,
+                    text: text.to_string(),
+                    start: line.start,
+                    end: line.end,
+                    awaiting_text: text.is_empty(),
+                    lines: 1,
+                    first_line_len: text.len(),
+                });
+                continue;
+            }
+            Start::Text | Start::LooseNumbered => {}
+        }
+        if let Some(o) = open.as_mut() {
+            if o.awaiting_text {
+                o.text = text.to_string();
+                o.end = line.end;
+                o.awaiting_text = false;
+                o.first_line_len = text.len();
+                continue;
+            }
+            let cont = match o.kind {
+                BlockKind::Heading => starts_lower(text) || ends_open(&o.text),
+                _ => {
+                    if ends_sentence(&o.text) {
+                        // A new sentence on the next line of the same paragraph (no gap)
+                        // belongs to the paragraph unless it looks like a heading.
+                        !line.gap_before
+                            && o.kind == BlockKind::Paragraph
+                            && !heading_like(text)
+                            && kind == Start::Text
+                            && o.lines > 0
+                            && !o.text.ends_with(':')
+                    } else if starts_lower(text) || ends_open(&o.text) {
+                        true
+                    } else if line.gap_before {
+                        false
+                    } else {
+                        // Same page, no blank line, unfinished sentence.
+                        !(heading_like(text)
+                            && (known_heading(text) || o.kind == BlockKind::Bullet))
+                    }
+                }
+            };
+            if cont {
+                push_text(&mut o.text, text);
+                o.end = line.end;
+                o.lines += 1;
+                continue;
+            }
+        }
+        finish(open.take(), &mut out);
+        let kind = if heading_like(text) {
+            BlockKind::Heading
+        } else {
+            BlockKind::Paragraph
+        };
+        open = Some(Open {
+            kind,
+            text: text.to_string(),
+            start: line.start,
+            end: line.end,
+            awaiting_text: false,
+            lines: 1,
+            first_line_len: text.len(),
+        });
+    }
+    finish(open.take(), &mut out);
+    out
+}
+
+/// Section titles that stand as headings even mid-page with no blank line around them.
+fn known_heading(text: &str) -> bool {
+    let t = text
+        .trim_end_matches(|c: char| c == '?' || c == ':' || c.is_ascii_digit())
+        .to_lowercase();
+    const TITLES: &[&str] = &[
+        "overview",
+        "summary",
+        "executive summary",
+        "headline findings",
+        "findings",
+        "main findings",
+        "inspection findings",
+        "evaluation of progress",
+        "findings and evaluation of progress",
+        "what needs to improve",
+        "areas for improvement",
+        "areas for priority action",
+        "recommendations",
+        "information about this inspection",
+        "about this inspection",
+        "service information",
+        "areas covered by the visit",
+        "record of main findings",
+        "overall effectiveness",
+        "capacity for improvement",
+        "contents",
+    ];
+    TITLES.contains(&t.as_str())
+        || t.starts_with("what needs to improve")
+        || t.starts_with("the experiences and progress of")
+        || t.starts_with("the impact of leaders")
+        || t.starts_with("information about this local authority")
+}
+
+fn is_back_matter(text: &str) -> bool {
+    let head: String = text
+        .chars()
+        .take(120)
+        .flat_map(char::to_lowercase)
+        .collect();
+    BACK_MATTER_OPENINGS.iter().any(|p| head.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<(BlockKind, String)> {
+        normalise(src)
+            .blocks
+            .into_iter()
+            .map(|b| (b.kind, b.text))
+            .collect()
+    }
+
+    #[test]
+    fn cleans_typography_and_markdown() {
+        let cases = [
+            ("children\u{2019}s services", "children's services"),
+            ("\u{201C}good\u{201D} \u{2013} mostly", "\"good\" - mostly"),
+            ("## **Overview**", "Overview"),
+            ("  multi   agency\tworking ", "multi agency working"),
+            ("e\u{FB00}ective", "effective"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(clean_line(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn drops_page_furniture() {
+        let furniture = [
+            "4",
+            "Page 3 of 12",
+            "Inspection of Nottingham City local authority children's services 11 July 2022 4",
+            "Piccadilly Gate Store Street Manchester M1 2WD www.ofsted.gov.uk",
+            "T 0300 123 1231 enquiries@ofsted.gov.uk",
+            "Direct T 0300 013 1234",
+            "Textphone: 0161 618 8524",
+            "Paul Boyce Director of Children's Services Metropolitan Borough of Wirral Hamilton Building 132 Conway Street Birkenhead Wirral **CH41 6JE**",
+        ];
+        for f in furniture {
+            let src = format!("Overview\n\n{f}\n\nThreshold guidance was relaunched in 2017.\n");
+            let b = kinds(&src);
+            assert_eq!(b.len(), 2, "{f}: {b:?}");
+            assert_eq!(b[1].1, "Threshold guidance was relaunched in 2017.");
+        }
+    }
+
+    #[test]
+    fn joins_broken_sentences() {
+        let cases = [
+            (
+                "The quality of assessments at the\n\n\n\nIFD is good. However, more is needed.\n",
+                "The quality of assessments at the IFD is good. However, more is needed.",
+            ),
+            (
+                "This enables managers to capture data about contacts more\n\x0c\n\naccurately.\n",
+                "This enables managers to capture data about contacts more accurately.",
+            ),
+            (
+                "on 1 April 2021. NCT also delivers these functions for West Northamptonshire County\nCouncil, with the result that services are shared.\n",
+                "on 1 April 2021. NCT also delivers these functions for West Northamptonshire County Council, with the result that services are shared.",
+            ),
+            (
+                "Children are seen\n5\nInspection of Dudley local authority children's services 31 October 2022 5\nregularly by their social workers.\n",
+                "Children are seen regularly by their social workers.",
+            ),
+        ];
+        for (src, want) in cases {
+            let b = kinds(src);
+            assert_eq!(b.len(), 1, "{src:?}: {b:?}");
+            assert_eq!(b[0].1, want);
+        }
+    }
+
+    #[test]
+    fn keeps_bullets_headings_and_labels() {
+        let src = "What needs to improve?1\n\u{25FC} The quality of the support and plans for children in need, including disabled\nchildren.\n\u{25FC} Frontline workforce sufficiency\nThe experiences and progress of children who need help and\nprotection: good\n1. Children and families benefit from early help. The new\napproach supports partners.\n\n2.\n\nWhen initial requests are made, children receive timely responses.\n";
+        let b = kinds(src);
+        let want = [
+            (BlockKind::Heading, "What needs to improve?1"),
+            (
+                BlockKind::Bullet,
+                "The quality of the support and plans for children in need, including disabled children.",
+            ),
+            (BlockKind::Bullet, "Frontline workforce sufficiency"),
+            (
+                BlockKind::Heading,
+                "The experiences and progress of children who need help and protection: good",
+            ),
+            (
+                BlockKind::Paragraph,
+                "Children and families benefit from early help. The new approach supports partners.",
+            ),
+            (
+                BlockKind::Paragraph,
+                "When initial requests are made, children receive timely responses.",
+            ),
+        ];
+        assert_eq!(b.len(), want.len(), "{b:?}");
+        for ((k, t), (wk, wt)) in b.iter().zip(want) {
+            assert_eq!((*k, t.as_str()), (wk, wt));
+        }
+    }
+
+    #[test]
+    fn markdown_numbered_paragraphs_and_contents() {
+        let src = "Contents\n\nAbout this inspection\t2\nService information\t3\nRecord of main findings:\t33\n\nAbout this inspection\n\n- 1. The purpose of the inspection is to evaluate services.\n- 2. The evidence evaluated by inspectors included:\n - discussions with children and young people\n - interviews with health professionals.\n";
+        let b = kinds(src);
+        let texts: Vec<&str> = b.iter().map(|x| x.1.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "About this inspection",
+                "The purpose of the inspection is to evaluate services.",
+                "The evidence evaluated by inspectors included:",
+                "discussions with children and young people",
+                "interviews with health professionals.",
+            ]
+        );
+        assert_eq!(b[3].0, BlockKind::Bullet);
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        let long = "a".repeat(1 << 16);
+        let inputs = [
+            "",
+            "\n\n\x0c\n",
+            "\u{25FC}",
+            "1.",
+            "- ",
+            "(a)",
+            "é\u{2019}\u{FB01}",
+            long.as_str(),
+        ];
+        for i in inputs {
+            let c = normalise(i);
+            for b in &c.blocks {
+                assert!(b.source_start <= b.source_end && b.source_end <= i.len());
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! A phrase matcher over stem sequences, shared by the theme tagger and the stance reader.
+//!
+//! Every distinct word of the text maps (once per vocabulary entry) to a symbol: the symbol of
+//! its stem when some pattern uses that stem, else of the longest wildcard prefix it starts
+//! with, else a filler. Each symbol is one private-use character, so a finding becomes a short
+//! string and all patterns are found in one pass of an Aho-Corasick automaton; UTF-8 being
+//! self-synchronising, a match always starts and ends on whole tokens. Matches are reported
+//! overlapping; callers choose among them (leftmost-longest per theme).
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::analyse::{Token, Vocabulary};
+use crate::codebook::Pattern;
+
+/// First private-use code point; it is the filler for words no pattern uses.
+const BASE: u32 = 0xE000;
+/// Symbols available in the Basic Multilingual Plane's private-use area (all 3 bytes in UTF-8).
+const MAX_SYMBOLS: usize = 0xF8FF - 0xE000;
+const FILLER: char = '\u{E000}';
+const UNSET: u32 = u32::MAX;
+
+/// One occurrence of a pattern: tokens `start..end` of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PhraseMatch {
+    pub start: usize,
+    pub end: usize,
+    pub pattern: usize,
+}
+
+/// Per-vocabulary memo of word -> symbol, owned by one worker.
+#[derive(Debug, Default)]
+pub struct SymCache {
+    syms: Vec<u32>,
+    buf: String,
+}
+
+/// Compiled patterns.
+pub struct PhraseMatcher {
+    ac: AhoCorasick,
+    /// For each automaton pattern, the index of the caller's pattern it stands for.
+    owner: Vec<usize>,
+    exact: HashMap<Box<str>, u32>,
+    /// Wildcard prefixes, longest first.
+    prefixes: Vec<(Box<str>, u32)>,
+}
+
+impl PhraseMatcher {
+    /// Compile patterns (as validated by the codebook or lexicon loader).
+    pub fn new(patterns: &[Pattern]) -> anyhow::Result<PhraseMatcher> {
+        let mut exact_keys: Vec<&str> = Vec::new();
+        let mut prefix_keys: Vec<&str> = Vec::new();
+        for p in patterns {
+            let n = p.stems.len();
+            for (i, s) in p.stems.iter().enumerate() {
+                if p.prefix_last && i + 1 == n {
+                    prefix_keys.push(s);
+                } else {
+                    exact_keys.push(s);
+                }
+            }
+        }
+        exact_keys.sort_unstable();
+        exact_keys.dedup();
+        // Longest prefix first, so a word takes the most specific wildcard.
+        prefix_keys.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        prefix_keys.dedup();
+        let total = exact_keys.len() + prefix_keys.len();
+        if total >= MAX_SYMBOLS {
+            anyhow::bail!("too many distinct words in patterns ({total}); the limit is {MAX_SYMBOLS}");
+        }
+        let exact: HashMap<Box<str>, u32> = exact_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (Box::from(*k), i as u32 + 1))
+            .collect();
+        let prefixes: Vec<(Box<str>, u32)> = prefix_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (Box::from(*k), (exact_keys.len() + 1 + i) as u32))
+            .collect();
+        let prefix_sym = |key: &str| prefixes.iter().find(|(k, _)| &**k == key).map(|(_, s)| *s);
+
+        let mut strings: Vec<String> = Vec::new();
+        let mut owner = Vec::new();
+        for (pi, p) in patterns.iter().enumerate() {
+            let n = p.stems.len();
+            let head: String = p.stems[..n - usize::from(p.prefix_last)]
+                .iter()
+                .map(|s| sym_char(exact[s.as_str()]))
+                .collect();
+            if p.prefix_last {
+                let pre = &p.stems[n - 1];
+                let mut lasts = vec![prefix_sym(pre).expect("prefix registered")];
+                // A word whose stem is itself a pattern stem maps to that stem's symbol;
+                // the wildcard must still match it.
+                let mut also: Vec<u32> = exact
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(pre.as_str()))
+                    .map(|(_, &s)| s)
+                    .collect();
+                also.sort_unstable();
+                lasts.extend(also);
+                for s in lasts {
+                    let mut st = head.clone();
+                    st.push(sym_char(s));
+                    strings.push(st);
+                    owner.push(pi);
+                }
+            } else {
+                strings.push(head);
+                owner.push(pi);
+            }
+        }
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&strings)?;
+        Ok(PhraseMatcher {
+            ac,
+            owner,
+            exact,
+            prefixes,
+        })
+    }
+
+    fn symbol(&self, vocab: &Vocabulary, word: u32) -> u32 {
+        let e = vocab.entry(word);
+        if let Some(&s) = self.exact.get(&e.stem) {
+            return s;
+        }
+        for (p, s) in &self.prefixes {
+            if e.lower.starts_with(&**p) {
+                return *s;
+            }
+        }
+        0
+    }
+
+    /// All (overlapping) pattern occurrences in `tokens`, sorted by start, then longest first.
+    pub fn find(&self, tokens: &[Token], vocab: &Vocabulary, cache: &mut SymCache) -> Vec<PhraseMatch> {
+        if cache.syms.len() < vocab.len() {
+            cache.syms.resize(vocab.len(), UNSET);
+        }
+        let mut buf = std::mem::take(&mut cache.buf);
+        buf.clear();
+        let mut any = false;
+        for t in tokens {
+            let slot = &mut cache.syms[t.word as usize];
+            if *slot == UNSET {
+                *slot = self.symbol(vocab, t.word);
+            }
+            any |= *slot != 0;
+            buf.push(sym_char(*slot));
+        }
+        let mut out = Vec::new();
+        if any {
+            for m in self.ac.find_overlapping_iter(buf.as_str()) {
+                // Every symbol is 3 bytes long.
+                out.push(PhraseMatch {
+                    start: m.start() / 3,
+                    end: m.end() / 3,
+                    pattern: self.owner[m.pattern().as_usize()],
+                });
+            }
+        }
+        cache.buf = buf;
+        out.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(a.pattern.cmp(&b.pattern)));
+        out.dedup();
+        out
+    }
+}
+
+fn sym_char(s: u32) -> char {
+    if s == 0 {
+        FILLER
+    } else {
+        char::from_u32(BASE + s).unwrap_or(FILLER)
+    }
+}
+
+/// Keep the leftmost-longest non-overlapping subset of `matches` (sorted as `find` returns them).
+pub fn leftmost_longest(matches: &[PhraseMatch]) -> Vec<PhraseMatch> {
+    let mut out: Vec<PhraseMatch> = Vec::new();
+    for m in matches {
+        if out.last().is_none_or(|l| m.start >= l.end) {
+            out.push(*m);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyse::Analyzer;
+
+    fn pat(a: &Analyzer, s: &str) -> Pattern {
+        let prefix_last = s.ends_with('*');
+        let mut stems = a.stems(s.trim_end_matches('*'));
+        if prefix_last {
+            *stems.last_mut().unwrap() = s.trim_end_matches('*').split(' ').last().unwrap().to_string();
+        }
+        Pattern {
+            stems,
+            prefix_last,
+            source: s.into(),
+        }
+    }
+
+    fn run(patterns: &[&str], text: &str) -> Vec<(usize, String)> {
+        let a = Analyzer::english();
+        let ps: Vec<Pattern> = patterns.iter().map(|p| pat(&a, p)).collect();
+        let m = PhraseMatcher::new(&ps).unwrap();
+        let mut v = Vocabulary::new();
+        let toks = a.analyse(text, &mut v);
+        let mut c = SymCache::default();
+        m.find(&toks, &v, &mut c)
+            .into_iter()
+            .map(|x| (x.pattern, text[toks[x.start].start..toks[x.end - 1].end].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn table() {
+        let cases: &[(&str, &[&str], &str, &[(usize, &str)])] = &[
+            ("phrase on stems", &["strategy meetings"], "A strategy meeting was held.", &[(0, "strategy meeting")]),
+            ("whole tokens only", &["meet"], "The meetings met.", &[(0, "meetings")]),
+            ("no partial word", &["police"], "Policemen and policies.", &[]),
+            ("overlapping all reported", &["strategy meeting", "meeting"], "strategy meetings", &[(0, "strategy meetings"), (1, "meetings")]),
+            ("wildcard prefix", &["exploit*"], "Exploitation and exploited children", &[(0, "Exploitation"), (0, "exploited")]),
+            ("wildcard with exact stem elsewhere", &["exploit*", "exploitation"], "exploitation", &[(0, "exploitation"), (1, "exploitation")]),
+            ("gap breaks a phrase", &["strategy meeting"], "strategy, then a meeting", &[]),
+        ];
+        for (name, pats, text, want) in cases {
+            let got = run(pats, text);
+            let want: Vec<(usize, String)> = want.iter().map(|(p, s)| (*p, s.to_string())).collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn leftmost_longest_prefers_the_longer_match() {
+        let ms = [
+            PhraseMatch { start: 0, end: 2, pattern: 0 },
+            PhraseMatch { start: 1, end: 2, pattern: 1 },
+            PhraseMatch { start: 2, end: 3, pattern: 1 },
+        ];
+        assert_eq!(leftmost_longest(&ms), vec![ms[0], ms[2]]);
+    }
+}

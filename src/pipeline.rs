@@ -1,0 +1,352 @@
+//! The pipeline: ingest -> normalise -> metadata -> segment -> analyse + tag -> stance, per
+//! document, in parallel; then duplicates are marked in input order.
+//!
+//! Each input file yields exactly one [`DocResult`], whatever happens to it. Documents are
+//! processed on a rayon pool; results are collected in input order, so the output does not
+//! depend on the number of threads.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::codebook::Codebook;
+use crate::config::Settings;
+use crate::ingest::{self, InputFile, Loaded};
+use crate::model::{Metadata, Status, TaggedFinding, ThemeTag};
+use crate::reference::AuthorityTable;
+use crate::stance::StanceReader;
+use crate::tag::{Tagger, Workspace};
+use crate::{metadata, normalise, segment};
+
+/// The bundled default codebook, stance lexicon and authority table (used when no file is named).
+pub const DEFAULT_CODEBOOK: &str = include_str!("../data/codebook/default.toml");
+pub const DEFAULT_LEXICON: &str = include_str!("../data/lexicon/stance.toml");
+pub const DEFAULT_AUTHORITIES: &str = include_str!("../data/reference/authorities.csv");
+
+/// The stages whose time is recorded in `run.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Ingest,
+    Normalise,
+    Metadata,
+    Segment,
+    Tag,
+    Stance,
+    Aggregate,
+    Write,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 8] = [
+        Stage::Ingest,
+        Stage::Normalise,
+        Stage::Metadata,
+        Stage::Segment,
+        Stage::Tag,
+        Stage::Stance,
+        Stage::Aggregate,
+        Stage::Write,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Ingest => "ingest",
+            Stage::Normalise => "normalise",
+            Stage::Metadata => "metadata",
+            Stage::Segment => "segment",
+            Stage::Tag => "analyse_and_tag",
+            Stage::Stance => "stance",
+            Stage::Aggregate => "aggregate",
+            Stage::Write => "write",
+        }
+    }
+}
+
+/// Time spent per stage (summed over worker threads for the per-document stages).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes(pub [Duration; 8]);
+
+impl StageTimes {
+    pub fn add(&mut self, stage: Stage, d: Duration) {
+        self.0[stage as usize] += d;
+    }
+
+    pub fn merge(&mut self, other: &StageTimes) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    pub fn get(&self, stage: Stage) -> Duration {
+        self.0[stage as usize]
+    }
+}
+
+/// One keyword-in-context line: a theme match with a few words either side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kwic {
+    pub finding_id: u32,
+    pub theme: String,
+    pub left: String,
+    pub matched: String,
+    pub right: String,
+}
+
+/// Everything the pipeline learnt about one input file.
+#[derive(Debug, Clone)]
+pub struct DocResult {
+    pub rel: String,
+    pub path: PathBuf,
+    pub status: Status,
+    pub message: String,
+    /// SHA-256 of the file's bytes (empty when it could not be read).
+    pub sha256: String,
+    pub metadata: Metadata,
+    pub words: usize,
+    pub findings: Vec<TaggedFinding>,
+    pub kwic: Vec<Kwic>,
+    pub times: StageTimes,
+    /// Hash of the normalised text, for duplicate detection.
+    dedup: Option<[u8; 32]>,
+    /// The decoded text, kept only when asked (for `evaluate`).
+    pub source: Option<String>,
+}
+
+/// The loaded codebook, lexicon and reference table.
+pub struct Resources {
+    pub tagger: Tagger,
+    pub stance: StanceReader,
+    pub authorities: AuthorityTable,
+    /// SHA-256 of the codebook text.
+    pub codebook_hash: String,
+    pub codebook_source: String,
+}
+
+impl Resources {
+    /// Load from the named files, or the bundled defaults where none is named.
+    pub fn load(codebook: Option<&Path>, lexicon: Option<&Path>, authorities: Option<&Path>) -> anyhow::Result<Resources> {
+        let (book_text, book_name) = match codebook {
+            Some(p) => (
+                std::fs::read_to_string(p).map_err(|e| {
+                    anyhow::anyhow!("cannot read codebook {}: {e}; check the path given with --codebook or `codebook =`", p.display())
+                })?,
+                p.display().to_string(),
+            ),
+            None => (DEFAULT_CODEBOOK.to_string(), "data/codebook/default.toml (bundled)".to_string()),
+        };
+        let book = Codebook::parse(&book_text, &book_name)?;
+        let stance = match lexicon {
+            Some(p) => StanceReader::load(p)?,
+            None => StanceReader::parse(DEFAULT_LEXICON, "data/lexicon/stance.toml (bundled)")?,
+        };
+        let authorities = match authorities {
+            Some(p) => AuthorityTable::load(p)?,
+            None => AuthorityTable::from_csv_str(DEFAULT_AUTHORITIES)?,
+        };
+        Ok(Resources {
+            tagger: Tagger::new(book)?,
+            stance,
+            authorities,
+            codebook_hash: hex(&Sha256::digest(book_text.as_bytes())),
+            codebook_source: book_name,
+        })
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Words either side of a match in `kwic.csv`.
+const KWIC_WORDS: usize = 6;
+
+/// Run every per-document stage on one file.
+pub fn process_file(file: &InputFile, res: &Resources, ws: &mut Workspace, keep_source: bool) -> DocResult {
+    let mut times = StageTimes::default();
+    let t0 = Instant::now();
+    let (loaded, sha256) = ingest::load(file);
+    times.add(Stage::Ingest, t0.elapsed());
+    let mut doc = DocResult {
+        rel: file.rel.clone(),
+        path: file.path.clone(),
+        status: Status::Ok,
+        message: String::new(),
+        sha256,
+        metadata: Metadata::default(),
+        words: 0,
+        findings: Vec::new(),
+        kwic: Vec::new(),
+        times,
+        dedup: None,
+        source: None,
+    };
+    let text = match loaded {
+        Loaded::Text { text, .. } => text,
+        Loaded::Skipped(why) => {
+            doc.status = Status::Skipped;
+            doc.message = why;
+            return doc;
+        }
+        Loaded::Failed(why) => {
+            doc.status = Status::Failed;
+            doc.message = why;
+            return doc;
+        }
+    };
+    let t = Instant::now();
+    let clean = normalise::normalise(&text);
+    doc.times.add(Stage::Normalise, t.elapsed());
+    let t = Instant::now();
+    doc.metadata = metadata::extract(&text, &clean, &res.authorities);
+    doc.times.add(Stage::Metadata, t.elapsed());
+    let t = Instant::now();
+    let findings = segment::segment(&clean);
+    doc.times.add(Stage::Segment, t.elapsed());
+    doc.words = clean.word_count();
+    doc.dedup = Some(Sha256::digest(clean.joined().as_bytes()).into());
+
+    let looks_like_report = doc.metadata.visit_type.is_some()
+        || (doc.metadata.authority.is_some() && text.contains("Ofsted"))
+        || text.contains("Ofsted") && text.contains("inspect");
+    if findings.is_empty() || !looks_like_report {
+        doc.status = Status::Skipped;
+        doc.message = if findings.is_empty() {
+            "no report text: no sentences found".into()
+        } else {
+            "no report text: not an Ofsted report (no visit type, authority or Ofsted heading found)".into()
+        };
+        doc.dedup = None;
+        return doc;
+    }
+    doc.message = doc
+        .metadata
+        .missing
+        .iter()
+        .map(|m| format!("{m} not found"))
+        .collect::<Vec<_>>()
+        .join("; ");
+
+    let t = Instant::now();
+    let tagged = res
+        .tagger
+        .tag_document(findings.iter().map(|f| (f.id, f.text.as_str())), ws);
+    doc.times.add(Stage::Tag, t.elapsed());
+    let t = Instant::now();
+    let themes = &res.tagger.book.themes;
+    for (finding, tg) in findings.into_iter().zip(tagged) {
+        let stances = res.stance.read(
+            &finding.text,
+            &tg.tokens,
+            &ws.vocab,
+            &mut ws.stance_syms,
+            &tg.hits,
+            finding.section,
+        );
+        let mut tags = Vec::with_capacity(tg.hits.len());
+        for (hit, st) in tg.hits.iter().zip(stances) {
+            let theme = themes[hit.theme].id.clone();
+            let mut matched = Tagger::matched_words(&finding.text, &tg.tokens, &hit.spans);
+            if let Some(from) = hit.inherited_from {
+                matched.push(format!("(continues finding {from})"));
+            }
+            for &(s, e) in &hit.spans {
+                doc.kwic.push(kwic_row(&finding.text, &tg.tokens, s, e, finding.id, &theme));
+            }
+            tags.push(ThemeTag {
+                theme,
+                stance: st.stance,
+                matched,
+                cues: st.cues,
+            });
+        }
+        doc.findings.push(TaggedFinding { finding, tags });
+    }
+    doc.times.add(Stage::Stance, t.elapsed());
+    if keep_source {
+        doc.source = Some(text);
+    }
+    doc
+}
+
+fn kwic_row(text: &str, tokens: &[crate::analyse::Token], s: usize, e: usize, id: u32, theme: &str) -> Kwic {
+    let left_start = s.saturating_sub(KWIC_WORDS);
+    let right_end = (e + KWIC_WORDS).min(tokens.len());
+    let left = if left_start < s { text[tokens[left_start].start..tokens[s].start].trim().to_string() } else { String::new() };
+    let right = if e < right_end { text[tokens[e - 1].end..tokens[right_end - 1].end].trim().to_string() } else { String::new() };
+    Kwic {
+        finding_id: id,
+        theme: theme.to_string(),
+        left,
+        matched: text[tokens[s].start..tokens[e - 1].end].to_string(),
+        right,
+    }
+}
+
+/// All results of a run over a folder.
+pub struct RunResult {
+    pub docs: Vec<DocResult>,
+    pub times: StageTimes,
+    pub wall: Duration,
+    /// Worker threads used.
+    pub threads: usize,
+}
+
+impl RunResult {
+    pub fn count(&self, status: Status) -> usize {
+        self.docs.iter().filter(|d| d.status == status).count()
+    }
+}
+
+/// Process every file under `settings.input`.
+pub fn run(settings: &Settings, res: &Resources, keep_source: bool, progress: &indicatif::ProgressBar) -> anyhow::Result<RunResult> {
+    let start = Instant::now();
+    let files = ingest::discover(&settings.input)?;
+    progress.set_length(files.len() as u64);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(settings.threads)
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
+    let threads = pool.current_num_threads();
+    let mut docs: Vec<DocResult> = pool.install(|| {
+        files
+            .par_iter()
+            .map_init(Workspace::default, |ws, f| {
+                let d = process_file(f, res, ws, keep_source);
+                progress.inc(1);
+                d
+            })
+            .collect()
+    });
+    mark_duplicates(&mut docs);
+    let mut times = StageTimes::default();
+    for d in &docs {
+        times.merge(&d.times);
+    }
+    Ok(RunResult {
+        docs,
+        times,
+        wall: start.elapsed(),
+        threads,
+    })
+}
+
+/// Later files with the same normalised text as an earlier one become duplicates.
+fn mark_duplicates(docs: &mut [DocResult]) {
+    let mut seen: std::collections::HashMap<[u8; 32], String> = std::collections::HashMap::new();
+    for d in docs.iter_mut() {
+        let Some(key) = d.dedup else { continue };
+        if d.status != Status::Ok {
+            continue;
+        }
+        if let Some(first) = seen.get(&key) {
+            d.status = Status::Duplicate;
+            d.message = format!("same text as {first}; not counted again");
+            d.findings.clear();
+            d.kwic.clear();
+        } else {
+            seen.insert(key, d.rel.clone());
+        }
+    }
+}

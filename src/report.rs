@@ -1,0 +1,366 @@
+//! Write a run's outputs: the contract's CSV tables, optional Parquet, PNG charts, the
+//! Markdown summaries and `run.json`. Every file is written atomically.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use polars::prelude::*;
+use serde_json::json;
+
+use crate::aggregate::{self, cols, DocFacts, TagFact, Tables};
+use crate::charts;
+use crate::config::Settings;
+use crate::model::{Stance, Status};
+use crate::output::{frame_csv, frame_parquet, write_atomic, Table};
+use crate::pipeline::{Resources, RunResult, Stage};
+use crate::summary;
+
+/// Columns stored as integers in Parquet.
+const NUMERIC_COLUMNS: &[&str] = &["finding_id", "year", "words", "findings"];
+
+pub const DOCUMENTS_HEADER: [&str; 15] = [
+    "document", "status", "message", "authority", "la_code", "region", "visit_type", "visit_start", "visit_end",
+    "published", "year", "judgements", "words", "findings", "sha256",
+];
+
+/// The facts the tables and summaries are built from (ok documents only).
+pub struct Facts {
+    pub docs: Vec<DocFacts>,
+    /// Index into `RunResult::docs` for each entry of `docs`.
+    pub source: Vec<usize>,
+    pub tags: Vec<TagFact>,
+}
+
+pub fn facts(run: &RunResult, res: &Resources) -> Facts {
+    let theme_index: BTreeMap<&str, usize> =
+        res.tagger.book.themes.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
+    let mut out = Facts { docs: Vec::new(), source: Vec::new(), tags: Vec::new() };
+    for (i, d) in run.docs.iter().enumerate() {
+        if d.status != Status::Ok {
+            continue;
+        }
+        let a = d.metadata.authority.as_ref();
+        let di = out.docs.len();
+        out.docs.push(DocFacts {
+            document: d.rel.clone(),
+            authority: a.map(|a| a.name.clone()).unwrap_or_default(),
+            la_code: a.map(|a| a.la_code.clone()).unwrap_or_default(),
+            region: a.map(|a| a.region.clone()).unwrap_or_default(),
+            year: d.metadata.year().unwrap_or(0),
+            visit_type: d.metadata.visit_type.map(|v| v.as_str().to_string()).unwrap_or_default(),
+            words: d.words as u64,
+        });
+        out.source.push(i);
+        for f in &d.findings {
+            for t in &f.tags {
+                out.tags.push(TagFact { doc: di, theme: theme_index[t.theme.as_str()], stance: t.stance });
+            }
+        }
+    }
+    out
+}
+
+fn date(d: Option<chrono::NaiveDate>) -> String {
+    d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+}
+
+fn documents_table(run: &RunResult) -> Table {
+    let mut w = Table::new(&DOCUMENTS_HEADER);
+    for d in &run.docs {
+        let m = &d.metadata;
+        let a = m.authority.as_ref();
+        let counted = d.status == Status::Ok;
+        w.row([
+            d.rel.clone(),
+            d.status.as_str().to_string(),
+            d.message.clone(),
+            a.map(|a| a.name.clone()).unwrap_or_default(),
+            a.map(|a| a.la_code.clone()).unwrap_or_default(),
+            a.map(|a| a.region.clone()).unwrap_or_default(),
+            m.visit_type.map(|v| v.as_str().to_string()).unwrap_or_default(),
+            date(m.visit_start),
+            date(m.visit_end),
+            date(m.published),
+            m.year().map(|y| y.to_string()).unwrap_or_default(),
+            m.judgements_string(),
+            if counted || d.status == Status::Duplicate { d.words.to_string() } else { String::new() },
+            if counted { d.findings.len().to_string() } else { String::new() },
+            d.sha256.clone(),
+        ]);
+    }
+    w
+}
+
+fn findings_table(run: &RunResult) -> Table {
+    let mut w = Table::new(&["document", "finding_id", "section", "text", "themes"]);
+    for d in run.docs.iter().filter(|d| d.status == Status::Ok) {
+        for f in &d.findings {
+            w.row([
+                d.rel.as_str(),
+                &f.finding.id.to_string(),
+                f.finding.section.as_str(),
+                &f.finding.text,
+                &f.themes_string(),
+            ]);
+        }
+    }
+    w
+}
+
+fn tags_table(run: &RunResult) -> Table {
+    let mut w = Table::new(&[
+        "document", "finding_id", "authority", "la_code", "year", "visit_type", "section", "theme", "stance", "matched",
+        "cues",
+    ]);
+    for d in run.docs.iter().filter(|d| d.status == Status::Ok) {
+        let a = d.metadata.authority.as_ref();
+        let authority = a.map(|a| a.name.as_str()).unwrap_or("");
+        let code = a.map(|a| a.la_code.as_str()).unwrap_or("");
+        let year = d.metadata.year().map(|y| y.to_string()).unwrap_or_default();
+        let vt = d.metadata.visit_type.map(|v| v.as_str()).unwrap_or("");
+        for f in &d.findings {
+            for t in &f.tags {
+                w.row([
+                    d.rel.as_str(),
+                    &f.finding.id.to_string(),
+                    authority,
+                    code,
+                    &year,
+                    vt,
+                    f.finding.section.as_str(),
+                    &t.theme,
+                    t.stance.as_str(),
+                    &t.matched.join(" | "),
+                    &t.cues.join(" | "),
+                ]);
+            }
+        }
+    }
+    w
+}
+
+fn kwic_table(run: &RunResult) -> Table {
+    let mut w = Table::new(&["document", "finding_id", "theme", "left", "match", "right"]);
+    for d in run.docs.iter().filter(|d| d.status == Status::Ok) {
+        for k in &d.kwic {
+            w.row([d.rel.as_str(), &k.finding_id.to_string(), &k.theme, &k.left, &k.matched, &k.right]);
+        }
+    }
+    w
+}
+
+/// Values of an i64/i32/f64 column as f64 (nulls as None).
+fn f64s(df: &DataFrame, name: &str) -> anyhow::Result<Vec<Option<f64>>> {
+    let c = df.column(name)?.cast(&DataType::Float64)?;
+    Ok(c.f64()?.iter().collect())
+}
+
+fn strs(df: &DataFrame, name: &str) -> anyhow::Result<Vec<String>> {
+    Ok(df.column(name)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect())
+}
+
+fn years(df: &DataFrame) -> anyhow::Result<Vec<Option<i32>>> {
+    Ok(df.column(cols::YEAR)?.i32()?.iter().collect())
+}
+
+/// Render the charts; returns (relative path, PNG bytes).
+fn charts(tables: &Tables, facts: &Facts, res: &Resources) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let by_year = &tables.by_year;
+    let ys = years(by_year)?;
+    let themes = strs(by_year, cols::THEME)?;
+    let share = f64s(by_year, cols::SHARE_OF_REPORTS)?;
+    let reports = f64s(by_year, cols::REPORTS)?;
+    let strength = f64s(by_year, cols::STRENGTH)?;
+    let concern = f64s(by_year, cols::CONCERN)?;
+    let mut per_year: BTreeMap<i32, usize> = BTreeMap::new();
+    for (y, r) in ys.iter().zip(&reports) {
+        if let (Some(y), Some(r)) = (y, r) {
+            per_year.insert(*y, *r as usize);
+        }
+    }
+    let per_year: Vec<(i32, usize)> = per_year.into_iter().collect();
+    let book = &res.tagger.book;
+    let series_for = |theme: &str, values: &[Option<f64>], per_report: bool| -> charts::Series {
+        let label = book.themes.iter().find(|t| t.id == theme).map(|t| t.label.clone()).unwrap_or_default();
+        let points = (0..ys.len())
+            .filter(|&i| themes[i] == theme)
+            .filter_map(|i| {
+                let y = ys[i]?;
+                let v = values[i]?;
+                let n = reports[i].unwrap_or(0.0);
+                Some((y, if per_report { if n > 0.0 { v / n } else { return None } } else { v }))
+            })
+            .collect();
+        charts::Series { label, points }
+    };
+    let required: Vec<charts::Series> =
+        book.themes.iter().filter(|t| t.required).map(|t| series_for(&t.id, &share, false)).collect();
+    out.push((
+        "charts/trend_required.png".to_string(),
+        charts::line_chart(
+            "Share of reports raising each required theme as a concern",
+            "Share of reports",
+            true,
+            &per_year,
+            &required,
+        )?,
+    ));
+    for t in &book.themes {
+        let mut s = series_for(&t.id, &strength, true);
+        s.label = "Strength findings per report".into();
+        let mut c = series_for(&t.id, &concern, true);
+        c.label = "Concern findings per report".into();
+        out.push((
+            format!("charts/trend/{}.png", t.id),
+            charts::line_chart(&format!("{}: findings per report by year", t.label), "Findings per report", false, &per_year, &[s, c])?,
+        ));
+    }
+    // Stance by theme, over the whole corpus.
+    let mut stacks: Vec<(String, Vec<f64>)> =
+        Stance::ALL.iter().map(|s| (s.as_str().to_string(), vec![0.0; book.themes.len()])).collect();
+    for t in &facts.tags {
+        stacks[t.stance as usize].1[t.theme] += 1.0;
+    }
+    let labels: Vec<String> = book.themes.iter().map(|t| t.label.clone()).collect();
+    out.push((
+        "charts/stance_by_theme.png".to_string(),
+        charts::stacked_bars("Findings by theme and stance", "Findings", &labels, &stacks)?,
+    ));
+    // Authority x theme concern share.
+    let mut per_auth: BTreeMap<&str, (usize, Vec<(f64, f64)>)> = BTreeMap::new();
+    for d in &facts.docs {
+        if d.authority.is_empty() {
+            continue;
+        }
+        per_auth.entry(d.authority.as_str()).or_insert((0, vec![(0.0, 0.0); book.themes.len()])).0 += 1;
+    }
+    for t in &facts.tags {
+        let a = facts.docs[t.doc].authority.as_str();
+        if let Some(e) = per_auth.get_mut(a) {
+            let cell = &mut e.1[t.theme];
+            cell.1 += 1.0;
+            if t.stance == Stance::Concern {
+                cell.0 += 1.0;
+            }
+        }
+    }
+    let mut ranked: Vec<(&str, usize)> = per_auth.iter().map(|(a, (n, _))| (*a, *n)).collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let total = ranked.len();
+    ranked.truncate(40);
+    let rows: Vec<String> = ranked.iter().map(|(a, n)| format!("{a} ({n})")).collect();
+    let values: Vec<Vec<Option<f64>>> = ranked
+        .iter()
+        .map(|(a, _)| per_auth[a].1.iter().map(|(c, f)| if *f > 0.0 { Some(c / f) } else { None }).collect())
+        .collect();
+    let note = if total > ranked.len() {
+        format!("{} of {total} authorities shown (most reports first); {} left out", ranked.len(), total - ranked.len())
+    } else {
+        format!("all {total} authorities shown; (n) = reports; blank = theme not raised")
+    };
+    out.push((
+        "charts/heatmap_concern.png".to_string(),
+        charts::heatmap("Concern share of findings by authority and theme", &rows, &labels, &values, &note)?,
+    ));
+    Ok(out)
+}
+
+/// Write every output of a run. Returns the paths written, relative to the output folder.
+pub fn write_all(settings: &Settings, res: &Resources, run: &mut RunResult) -> anyhow::Result<Vec<String>> {
+    let out_dir = &settings.output;
+    std::fs::create_dir_all(out_dir).map_err(|e| {
+        anyhow::anyhow!("cannot create output folder {}: {e}; choose a writable --output DIR", out_dir.display())
+    })?;
+    let t = Instant::now();
+    let facts = facts(run, res);
+    let ids = res.tagger.book.ids();
+    let tables = aggregate::build(&facts.docs, &facts.tags, &ids)?;
+    run.times.add(Stage::Aggregate, t.elapsed());
+
+    let t = Instant::now();
+    let rows = [
+        ("documents", documents_table(run)),
+        ("findings", findings_table(run)),
+        ("tags", tags_table(run)),
+        ("kwic", kwic_table(run)),
+    ];
+    let frames = [
+        ("themes_by_authority_year", &tables.by_authority_year),
+        ("themes_by_year", &tables.by_year),
+        ("themes_by_document", &tables.by_document),
+    ];
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, t) in &rows {
+        files.push((format!("{name}.csv"), t.csv()));
+    }
+    for (name, df) in &frames {
+        files.push((format!("{name}.csv"), frame_csv(df)?));
+    }
+    if settings.parquet {
+        for (name, t) in &rows {
+            files.push((format!("parquet/{name}.parquet"), frame_parquet(&t.frame(NUMERIC_COLUMNS)?)?));
+        }
+        for (name, df) in &frames {
+            files.push((format!("parquet/{name}.parquet"), frame_parquet(df)?));
+        }
+    }
+    if settings.charts {
+        files.extend(charts(&tables, &facts, res)?);
+    }
+    let evaluation = settings.evaluation.as_deref().and_then(|p| summary::read_evaluation(p).ok());
+    files.extend(summary::render(run, res, &facts, &tables, evaluation.as_ref())?);
+    let mut written = Vec::new();
+    for (name, bytes) in &files {
+        write_atomic(&out_dir.join(name), bytes)?;
+        written.push(name.clone());
+    }
+    run.times.add(Stage::Write, t.elapsed());
+    let run_json = run_json(settings, res, run, &written);
+    write_atomic(&out_dir.join("run.json"), run_json.as_bytes())?;
+    written.push("run.json".into());
+    Ok(written)
+}
+
+fn run_json(settings: &Settings, res: &Resources, run: &RunResult, written: &[String]) -> String {
+    let mut counts = serde_json::Map::new();
+    for s in [Status::Ok, Status::Duplicate, Status::Skipped, Status::Failed] {
+        counts.insert(s.as_str().into(), json!(run.count(s)));
+    }
+    let mut stages = serde_json::Map::new();
+    for s in Stage::ALL {
+        stages.insert(s.as_str().into(), json!((run.times.get(s).as_secs_f64() * 1e4).round() / 1e4));
+    }
+    let bytes: u64 = run.docs.iter().filter_map(|d| std::fs::metadata(&d.path).ok()).map(|m| m.len()).sum();
+    let v = json!({
+        "tool": "ofsted-themes",
+        "version": env!("CARGO_PKG_VERSION"),
+        "pipeline": settings.name,
+        "pipeline_file": settings.pipeline_file.as_ref().map(|p| p.display().to_string()),
+        "input": settings.input.display().to_string(),
+        "codebook": res.codebook_source,
+        "codebook_sha256": res.codebook_hash,
+        "themes": res.tagger.book.themes.len(),
+        "files": run.docs.len(),
+        "input_bytes": bytes,
+        "status": counts,
+        "findings": run.docs.iter().map(|d| d.findings.len()).sum::<usize>(),
+        "tags": run.docs.iter().flat_map(|d| &d.findings).map(|f| f.tags.len()).sum::<usize>(),
+        "threads": run.threads,
+        "seconds": {
+            "wall": (run.wall.as_secs_f64() * 1e4).round() / 1e4,
+            "stages": stages,
+        },
+        "outputs": written,
+    });
+    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+}
+
+/// Whether `path` is inside `dir` (used to refuse writing outputs into the input folder).
+pub fn is_inside(path: &Path, dir: &Path) -> bool {
+    match (path.canonicalize(), dir.canonicalize()) {
+        (Ok(p), Ok(d)) => p.starts_with(d),
+        _ => false,
+    }
+}
