@@ -25,7 +25,8 @@ use plotters::style::{register_font, FontDesc, FontFamily, FontStyle, FontTransf
 pub struct Series {
     /// Name shown in the legend.
     pub label: String,
-    /// `(year, value)` pairs; order does not matter, non-finite values are skipped.
+    /// `(year, value)` pairs in any order. Non-finite values are skipped; if a
+    /// year appears twice, the first value given is used.
     pub points: Vec<(i32, f64)>,
 }
 

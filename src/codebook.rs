@@ -269,6 +269,44 @@ impl Codebook {
     }
 }
 
+/// Parse one pattern as written: words stemmed in order, a final `*` making the last word a
+/// lowercase prefix. `what` names the list it came from, for the error message.
+pub fn parse_pattern(analyzer: &Analyzer, written: &str, what: &str) -> Result<Pattern, String> {
+    let raw = written.trim();
+    if raw.is_empty() {
+        return Err(format!("empty {what} pattern"));
+    }
+    let prefix_last = raw.ends_with('*');
+    let body = raw.trim_end_matches('*');
+    if body.contains('*') {
+        return Err(format!(
+            "{what} pattern '{raw}': '*' is only allowed at the end of the last word"
+        ));
+    }
+    let mut stems = analyzer.stems(body);
+    if prefix_last {
+        // The wildcard word is kept as a lowercase prefix, not stemmed.
+        if let (Some((_, w)), Some(slot)) = (Analyzer::words(body).last(), stems.last_mut()) {
+            *slot = w.to_lowercase();
+        }
+    }
+    if stems.is_empty() || stems.iter().any(|s| s.is_empty()) {
+        return Err(format!(
+            "{what} pattern '{raw}' stems to nothing; use words with letters or digits"
+        ));
+    }
+    if prefix_last && stems.last().is_some_and(|p| p.chars().count() < 3) {
+        return Err(format!(
+            "{what} pattern '{raw}': a wildcard needs at least 3 letters before '*'"
+        ));
+    }
+    Ok(Pattern {
+        stems,
+        prefix_last,
+        source: raw.to_string(),
+    })
+}
+
 struct Validator<'a> {
     text: &'a str,
     analyzer: &'a Analyzer,
@@ -286,48 +324,13 @@ impl Validator<'_> {
     }
 
     fn pattern(&mut self, s: &Spanned<String>, what: &str) -> Option<Pattern> {
-        let raw = s.get_ref().trim();
-        if raw.is_empty() {
-            self.problem(s.span(), format!("empty {what} pattern"));
-            return None;
-        }
-        let prefix_last = raw.ends_with('*');
-        let body = raw.trim_end_matches('*');
-        if body.contains('*') {
-            self.problem(
-                s.span(),
-                format!("{what} pattern '{raw}': '*' is only allowed at the end of the last word"),
-            );
-            return None;
-        }
-        let mut stems = self.analyzer.stems(body);
-        if prefix_last {
-            // The wildcard word is kept as a lowercase prefix, not stemmed.
-            let last = Analyzer::words(body).last().map(|(_, w)| w.to_lowercase());
-            match (last, stems.last_mut()) {
-                (Some(w), Some(slot)) => *slot = w,
-                _ => {}
+        match parse_pattern(self.analyzer, s.get_ref(), what) {
+            Ok(p) => Some(p),
+            Err(message) => {
+                self.problem(s.span(), message);
+                None
             }
         }
-        if stems.is_empty() || stems.iter().any(|s| s.is_empty()) {
-            self.problem(
-                s.span(),
-                format!("{what} pattern '{raw}' stems to nothing; use words with letters or digits"),
-            );
-            return None;
-        }
-        if prefix_last && stems.last().is_some_and(|p| p.chars().count() < 3) {
-            self.problem(
-                s.span(),
-                format!("{what} pattern '{raw}': a wildcard needs at least 3 letters before '*'"),
-            );
-            return None;
-        }
-        Some(Pattern {
-            stems,
-            prefix_last,
-            source: raw.to_string(),
-        })
     }
 
     fn patterns(&mut self, list: &[Spanned<String>], what: &str) -> Vec<Pattern> {

@@ -13,6 +13,7 @@ pub mod charts;
 pub mod codebook;
 pub mod config;
 pub mod evaluate;
+pub mod evaluate_run;
 pub mod ingest;
 pub mod metadata;
 pub mod model;

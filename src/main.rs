@@ -14,7 +14,7 @@ use ofsted_themes::codebook::Codebook;
 use ofsted_themes::config::{Overrides, Settings};
 use ofsted_themes::model::Status;
 use ofsted_themes::pipeline::{self, Resources};
-use ofsted_themes::{evaluate, report};
+use ofsted_themes::{evaluate, evaluate_run, report};
 
 #[derive(Parser)]
 #[command(name = "ofsted-themes", version, about = "Themes, stances and evidence from Ofsted children's services reports")]
@@ -165,12 +165,44 @@ fn run_pipeline(settings: &Settings, quiet: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn evaluate_cmd(
-    gold: PathBuf,
+    gold_dir: PathBuf,
     input: Option<PathBuf>,
     codebook: Option<PathBuf>,
     output: Option<PathBuf>,
     min_f1: Option<f64>,
 ) -> anyhow::Result<ExitCode> {
-    let _ = (gold, input, codebook, output, min_f1, evaluate::GoldSet::load);
-    anyhow::bail!("evaluate is not available yet")
+    let gold = evaluate::GoldSet::load(&gold_dir)?;
+    let input = match input {
+        Some(i) => i,
+        None => {
+            let sibling = gold_dir.join("..").join("reports");
+            if sibling.is_dir() {
+                sibling
+            } else {
+                anyhow::bail!(
+                    "no reports folder for gold {}: pass --input DIR with the reports it names",
+                    gold_dir.display()
+                );
+            }
+        }
+    };
+    let res = Resources::load(codebook.as_deref(), None, None)?;
+    let run = evaluate_run::run(&gold, &input, &res)?;
+    let themes = res.tagger.book.ids();
+    let required = res.tagger.book.required_ids();
+    let result = evaluate::evaluate(&gold, &run, &themes, &required);
+    print!("{}", result.to_table());
+    let out = output.unwrap_or_else(|| PathBuf::from("output/evaluation"));
+    for (name, bytes) in result.write_csvs() {
+        ofsted_themes::output::write_atomic(&out.join(name), &bytes)?;
+    }
+    eprintln!("evaluation tables written to {}", out.display());
+    if let Some(min) = min_f1 {
+        let got = result.required_macro_f1();
+        if got < min {
+            eprintln!("required-theme macro F1 {got:.4} is below --min-f1 {min:.4}");
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

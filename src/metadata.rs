@@ -44,10 +44,8 @@ static VISIT_DATES_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The letter sentence that names the visit days: "... children's services on 14 and 15 March 2018".
 static LETTER_VISIT_ON: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)\b(?:focused|monitoring) visit (?:to|of) .{0,160}?\bservices?,? (?:which took place )?(?:on|from|between) ",
-    )
-    .expect("valid regex")
+    Regex::new(r"(?i)\b(?:focused|monitoring) visit (?:to|of) .{0,160}? (?:on|from|between) ")
+        .expect("valid regex")
 });
 
 /// A labelled publication date.
@@ -58,8 +56,15 @@ static PUBLISHED: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
-static DEAR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bDear\b").expect("valid regex"));
+/// A labelled publication date written as digits: "Report published: 25/11/2016".
+static PUBLISHED_NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:report published|published|publication date|date of publication)\s*:\s*(\d{1,2})/(\d{1,2})/(\d{4})\b",
+    )
+    .expect("valid regex")
+});
+
+static DEAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bDear\b").expect("valid regex"));
 
 /// A UK postcode, used to skip authority names that are part of a postal address.
 static POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
@@ -84,7 +89,7 @@ static TITLES: LazyLock<Vec<(Regex, Option<VisitType>)>> = LazyLock::new(|| {
             Some(VisitType::SafeguardingLacInspection),
         ),
         t(
-            r"(?i)(?:^|\d )(.{2,120}?) inspection of services for children in need of help and protection",
+            r"(?i)(?:^|\d )(.{2,120}?) (?:re-?)?inspection of services for children in need of help and protection",
             Some(VisitType::SifInspection),
         ),
         t(
@@ -118,7 +123,11 @@ static VISIT_PHRASES: LazyLock<Vec<(Regex, VisitType)>> = LazyLock::new(|| {
             VisitType::SafeguardingLacInspection,
         ),
         t(
-            r"(?i)\binspection of services for children in need of help and protection",
+            r"(?i)(?:\b|re-?)inspection of services for children in need of help and protection",
+            VisitType::SifInspection,
+        ),
+        t(
+            r"(?i)\breview of the effectiveness of the local safeguarding children board",
             VisitType::SifInspection,
         ),
         t(
@@ -131,14 +140,14 @@ static VISIT_PHRASES: LazyLock<Vec<(Regex, VisitType)>> = LazyLock::new(|| {
 /// A grade as written in a table cell or a headline.
 static GRADE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\b(Outstanding|Good|Requires [Ii]mprovement(?: to be [Gg]ood)?|Inadequate|Adequate)\b",
+        r"(?i)\b(Outstanding|Good|Requires? improvement(?: to be good)?|Inadequate|Adequate|Not judged)\b",
     )
     .expect("valid regex")
 });
 
 /// The header of the grade table of inspections since 2018.
 static ILACS_TABLE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bJudgements?\s+Grades?\b").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"\bJudgements?\b.{0,200}?\bGrades?\b").expect("valid regex"));
 
 /// Row labels of the grade table of inspections since 2018.
 static ILACS_LABEL: LazyLock<Regex> = LazyLock::new(|| {
@@ -159,7 +168,7 @@ const ILACS_NAMES: [&str; 6] = [
 /// Row labels of the single inspection framework headline table.
 static SIF_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(children who need help and protection)|(children looked after and achieving permanence)|(adoption performance)|((?:experiences and progress of )?care leavers)|(leadership,? management and governance)",
+        r"(?i)(children who need help and protection)|(children looked (?:after and achieving )?permanence|children looked after and achieving)|(adoption performance)|((?:experiences and progress of )?care leavers)|(leadership,? management and governance)",
     )
     .expect("valid regex")
 });
@@ -172,14 +181,14 @@ const SIF_NAMES: [&str; 5] = [
 ];
 
 static SIF_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\binspection of services for children in need of help and protection")
+    Regex::new(r"(?i)(?:\b|re-?)inspection of services for children in need of help and protection")
         .expect("valid regex")
 });
 
 /// The headline overall judgement of the single inspection framework.
 static SIF_OVERALL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:the overall judgement is|children'?s services in .{1,80}? (?:are|is)) (outstanding|good|inadequate|requires? improvement(?: to be good)?)\b",
+        r"(?i)\b(?:the overall judgement is(?: that children'?s services)?|children'?s services in .{1,80}?) (?:are |is )?(outstanding|good|inadequate|requires? improvement)\b",
     )
     .expect("valid regex")
 });
@@ -187,16 +196,15 @@ static SIF_OVERALL: LazyLock<Regex> = LazyLock::new(|| {
 /// The safeguarding board judgement of the single inspection framework.
 static LSCB: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\bthe effectiveness of the (?:local safeguarding children board|LSCB)(?: \(LSCB\))?(?: in [A-Za-z ,.'-]{1,60}?)? (?:is|was judged to be|is judged to be) (outstanding|good|inadequate|requires? improvement(?: to be good)?)\b",
+        r"\bThe (?:effectiveness of the )?Local Safeguarding Children Board(?: \(LSCB\))?(?: in [A-Z][A-Za-z ,.'-]{1,60}?)? (?:is (?:judged to be )?)?((?i:outstanding|good|inadequate|requires? improvement))\b",
     )
     .expect("valid regex")
 });
 
-static RECORD_OF_MAIN_FINDINGS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)record of main findings").expect("valid regex")
-});
+static RECORD_OF_MAIN_FINDINGS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)record of main findings").expect("valid regex"));
 
-/// A grid line ending in a grade: "Being healthy	Good", "Capacity to improve Adequate".
+/// A grid line ending in a grade: "Being healthy<TAB>Good", "Capacity to improve Adequate".
 static GRID_ROW: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)^(.*?)[\s:]*\b(outstanding|good|adequate|inadequate)(?:\s*\(?grade\s*\d\)?)?\s*$",
@@ -218,8 +226,18 @@ pub fn extract(source: &str, clean: &CleanText, authorities: &AuthorityTable) ->
     let (authority, title_type) = find_authority(&head, authorities);
     let mut visit_type = title_type.or_else(|| find_visit_type(&head));
 
-    let published = find_published(&head);
+    let mut published = find_published(&head);
     let (visit_start, visit_end) = find_visit_dates(&head, published);
+    // A letter dated before the visit it reports carries last year's number by mistake.
+    if let (Some(p), Some(e)) = (published, visit_end) {
+        if p < e {
+            if let Some(next) = p.with_year(p.year() + 1) {
+                if next >= e && (next - e).num_days() <= 120 {
+                    published = Some(next);
+                }
+            }
+        }
+    }
 
     let mut judgements = ilacs_judgements(&head);
     if !judgements.is_empty() {
@@ -232,7 +250,9 @@ pub fn extract(source: &str, clean: &CleanText, authorities: &AuthorityTable) ->
         {
             visit_type = Some(VisitType::IlacsInspection);
         }
-    } else if SIF_START.is_match(prefix(&head, 4096)) {
+    } else if visit_type == Some(VisitType::SifInspection)
+        || SIF_START.is_match(prefix(&head, 4096))
+    {
         let body = collapse(prefix(source, BODY_BYTES));
         judgements = sif_judgements(&head, &body);
         if visit_type.is_none() {
@@ -314,10 +334,7 @@ fn collapse(s: &str) -> String {
 }
 
 /// The authority and, when a title names it, the visit type the title implies.
-fn find_authority(
-    head: &str,
-    table: &AuthorityTable,
-) -> (Option<Authority>, Option<VisitType>) {
+fn find_authority(head: &str, table: &AuthorityTable) -> (Option<Authority>, Option<VisitType>) {
     let title_zone = prefix(head, 6 * 1024);
     let mut best: Option<(usize, Authority, Option<VisitType>)> = None;
     for (re, vt) in TITLES.iter() {
@@ -414,6 +431,14 @@ fn find_published(head: &str) -> Option<NaiveDate> {
             return Some(d);
         }
     }
+    if let Some(c) = PUBLISHED_NUMERIC.captures(zone) {
+        let n = |i: usize| c[i].parse::<u32>().ok();
+        if let (Some(d), Some(m), Some(y)) = (n(1), n(2), n(3)) {
+            if let Some(date) = NaiveDate::from_ymd_opt(y as i32, m, d) {
+                return Some(date);
+            }
+        }
+    }
     // A letter: the last full date before the salutation.
     let dear = DEAR.find(zone)?;
     FULL_DATE
@@ -457,7 +482,7 @@ fn parse_range(s: &str, fallback: Option<NaiveDate>) -> Option<(NaiveDate, Naive
     let spaced: String = s
         .chars()
         .flat_map(|c| match c {
-            '-' | ',' | '/' => vec![' ', c, ' '],
+            '-' | ',' => vec![' ', c, ' '],
             c => vec![c],
         })
         .collect();
@@ -471,7 +496,13 @@ fn parse_range(s: &str, fallback: Option<NaiveDate>) -> Option<(NaiveDate, Naive
         let is_ordinal = !digits.is_empty()
             && digits.chars().all(|c| c.is_ascii_digit())
             && matches!(&lower[digits.len()..], "" | "st" | "nd" | "rd" | "th");
-        if is_ordinal && digits.len() <= 2 {
+        if let Some(it) = numeric_date(tok) {
+            if need_connector {
+                break;
+            }
+            items.push(it);
+            need_connector = true;
+        } else if is_ordinal && digits.len() <= 2 {
             let day: u32 = digits.parse().ok()?;
             if need_connector || !(1..=31).contains(&day) {
                 break;
@@ -496,7 +527,7 @@ fn parse_range(s: &str, fallback: Option<NaiveDate>) -> Option<(NaiveDate, Naive
             need_connector = true;
         } else if matches!(
             lower.as_str(),
-            "and" | "to" | "until" | "till" | "-" | "," | "&" | "/" | "from" | "between"
+            "and" | "to" | "until" | "till" | "-" | "," | "&" | "from" | "between" | "the" | "of"
         ) || lower.ends_with("day")
         {
             need_connector = false;
@@ -544,10 +575,33 @@ fn parse_range(s: &str, fallback: Option<NaiveDate>) -> Option<(NaiveDate, Naive
     if start > end {
         start = mk(first, start.year() - 1)?;
     }
-    if (end - start).num_days() > 70 {
-        return None;
+    if (end - start).num_days() > MAX_SPAN_DAYS {
+        // A mistyped start year ("24 October 2022 to 25 October 2023"): take the end's year.
+        start = mk(first, end.year())?;
+        if start > end || (end - start).num_days() > MAX_SPAN_DAYS {
+            return None;
+        }
     }
     Some((start, end))
+}
+
+/// The longest time on site a date range may span (split inspections run over months).
+const MAX_SPAN_DAYS: i64 = 150;
+
+/// A date written as digits, day first: "12/09/2016".
+fn numeric_date(tok: &str) -> Option<DayItem> {
+    let mut parts = tok.split('/');
+    let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || d.len() > 2 || m.len() > 2 || y.len() != 4 {
+        return None;
+    }
+    let (day, month, year) = (d.parse().ok()?, m.parse().ok()?, y.parse().ok()?);
+    NaiveDate::from_ymd_opt(year, month, day)?;
+    Some(DayItem {
+        day,
+        month: Some(month),
+        year: Some(year),
+    })
 }
 
 fn grade_of(s: &str) -> Option<Grade> {
@@ -570,26 +624,37 @@ fn grade_of(s: &str) -> Option<Grade> {
 /// Pairs table row labels with the grades that follow them, in order. Handles both
 /// layouts a PDF extraction gives: label and grade interleaved, or a run of labels
 /// followed by a run of grades.
-fn pair_table(window: &str, labels: &Regex, names: &[&str]) -> Vec<(String, Grade)> {
+///
+/// The table ends at a repeated label, or at a label more than `max_gap` bytes after the
+/// previous event once every label has its grade. A "Not judged" cell keeps its row out.
+fn pair_table(
+    window: &str,
+    labels: &Regex,
+    names: &[&str],
+    max_gap: usize,
+) -> Vec<(String, Grade)> {
     #[derive(Clone, Copy)]
     enum Ev {
         Label(usize),
-        Grade(Grade),
+        Grade(Option<Grade>),
     }
     let mut events: Vec<(usize, usize, Ev)> = Vec::new();
     for c in labels.captures_iter(window) {
-        if let Some((i, m)) = c.iter().skip(1).enumerate().find_map(|(i, m)| m.map(|m| (i, m))) {
+        if let Some((i, m)) = c
+            .iter()
+            .skip(1)
+            .enumerate()
+            .find_map(|(i, m)| m.map(|m| (i, m)))
+        {
             events.push((m.start(), m.end(), Ev::Label(i)));
         }
     }
     for m in GRADE.find_iter(window) {
-        if let Some(g) = grade_of(m.as_str()) {
-            events.push((m.start(), m.end(), Ev::Grade(g)));
-        }
+        events.push((m.start(), m.end(), Ev::Grade(grade_of(m.as_str()))));
     }
     events.sort_by_key(|e| e.0);
     let mut seen: Vec<usize> = Vec::new();
-    let mut grades: Vec<Grade> = Vec::new();
+    let mut grades: Vec<Option<Grade>> = Vec::new();
     let mut last_end = 0;
     for (start, end, ev) in events {
         match ev {
@@ -597,7 +662,7 @@ fn pair_table(window: &str, labels: &Regex, names: &[&str]) -> Vec<(String, Grad
                 if seen.contains(&i) {
                     break;
                 }
-                if !seen.is_empty() && grades.len() >= seen.len() && start > last_end + 60 {
+                if !seen.is_empty() && grades.len() >= seen.len() && start > last_end + max_gap {
                     break;
                 }
                 seen.push(i);
@@ -613,7 +678,7 @@ fn pair_table(window: &str, labels: &Regex, names: &[&str]) -> Vec<(String, Grad
     }
     seen.iter()
         .zip(grades)
-        .map(|(&i, g)| (names[i].to_string(), g))
+        .filter_map(|(&i, g)| g.map(|g| (names[i].to_string(), g)))
         .collect()
 }
 
@@ -622,8 +687,8 @@ fn ilacs_judgements(head: &str) -> Vec<(String, Grade)> {
     let Some(m) = ILACS_TABLE.find(prefix(head, 8 * 1024)) else {
         return Vec::new();
     };
-    let window = prefix(&head[m.end()..], 1600);
-    pair_table(window, &ILACS_LABEL, &ILACS_NAMES)
+    let window = prefix(&head[m.start()..], 1800);
+    pair_table(window, &ILACS_LABEL, &ILACS_NAMES, 60)
 }
 
 /// The headline judgements of a single inspection framework report.
@@ -642,8 +707,8 @@ fn sif_judgements(head: &str, body: &str) -> Vec<(String, Grade)> {
         .find("1. Children who need")
         .or_else(|| rest.find("Children who need help and protection"))
         .unwrap_or(0);
-    let window = prefix(&rest[table_at..], 1200);
-    out.extend(pair_table(window, &SIF_LABEL, &SIF_NAMES));
+    let window = prefix(&rest[table_at..], 2500);
+    out.extend(pair_table(window, &SIF_LABEL, &SIF_NAMES, 900));
     if let Some(c) = LSCB.captures(body) {
         if let Some(g) = grade_of(&c[1]) {
             out.push(("lscb".to_string(), g));
@@ -748,7 +813,11 @@ fn snake(s: &str) -> String {
         if !out.is_empty() {
             out.push('_');
         }
-        out.extend(w.chars().filter(|c| *c != '\'').flat_map(char::to_lowercase));
+        out.extend(
+            w.chars()
+                .filter(|c| *c != '\'')
+                .flat_map(char::to_lowercase),
+        );
     }
     out
 }
@@ -765,19 +834,62 @@ mod tests {
     fn parses_date_ranges() {
         let f = Some(d(2018, 2, 22));
         let cases = [
-            ("14 and 15 March 2018. The visit", Some((d(2018, 3, 14), d(2018, 3, 15)))),
-            ("30 to 31 October 2018", Some((d(2018, 10, 30), d(2018, 10, 31)))),
-            ("24 - 28 June 2013 Reporting", Some((d(2013, 6, 24), d(2013, 6, 28)))),
-            ("18 March - 9 April 2014", Some((d(2014, 3, 18), d(2014, 4, 9)))),
-            ("15 July 2019 to 26 July 2019 Lead", Some((d(2019, 7, 15), d(2019, 7, 26)))),
-            ("24 January-4 February 2011 Reporting", Some((d(2011, 1, 24), d(2011, 2, 4)))),
+            (
+                "14 and 15 March 2018. The visit",
+                Some((d(2018, 3, 14), d(2018, 3, 15))),
+            ),
+            (
+                "30 to 31 October 2018",
+                Some((d(2018, 10, 30), d(2018, 10, 31))),
+            ),
+            (
+                "24 - 28 June 2013 Reporting",
+                Some((d(2013, 6, 24), d(2013, 6, 28))),
+            ),
+            (
+                "18 March - 9 April 2014",
+                Some((d(2014, 3, 18), d(2014, 4, 9))),
+            ),
+            (
+                "15 July 2019 to 26 July 2019 Lead",
+                Some((d(2019, 7, 15), d(2019, 7, 26))),
+            ),
+            (
+                "24 January-4 February 2011 Reporting",
+                Some((d(2011, 1, 24), d(2011, 2, 4))),
+            ),
             (
                 "29 and 30 September, and 1 October 2020. The",
                 Some((d(2020, 9, 29), d(2020, 10, 1))),
             ),
-            ("11 July 2022 4 What", Some((d(2022, 7, 11), d(2022, 7, 11)))),
-            ("30 and 31 January. The inspectors", Some((d(2018, 1, 30), d(2018, 1, 31)))),
-            ("Monday 21 January 2020", Some((d(2020, 1, 21), d(2020, 1, 21)))),
+            (
+                "11 July 2022 4 What",
+                Some((d(2022, 7, 11), d(2022, 7, 11))),
+            ),
+            (
+                "30 and 31 January. The inspectors",
+                Some((d(2018, 1, 30), d(2018, 1, 31))),
+            ),
+            (
+                "Monday 21 January 2020",
+                Some((d(2020, 1, 21), d(2020, 1, 21))),
+            ),
+            (
+                "the 15 and 16 of May 2018.",
+                Some((d(2018, 5, 15), d(2018, 5, 16))),
+            ),
+            (
+                "12/09/2016 to 06/10/2016 Report",
+                Some((d(2016, 9, 12), d(2016, 10, 6))),
+            ),
+            (
+                "19 November-11 December 2013 and 28 - 30 January 2014 The",
+                Some((d(2013, 11, 19), d(2014, 1, 30))),
+            ),
+            (
+                "24 October 2022 to 25 October 2023.",
+                Some((d(2023, 10, 24), d(2023, 10, 25))),
+            ),
             ("the week", None),
             ("", None),
             ("99 March 2018", None),
@@ -852,10 +964,9 @@ mod tests {
 
     #[test]
     fn survives_odd_input() {
-        let table = AuthorityTable::from_csv_str(
-            "authority,la_code,region\nWirral,E08000015,North West\n",
-        )
-        .unwrap();
+        let table =
+            AuthorityTable::from_csv_str("authority,la_code,region\nWirral,E08000015,North West\n")
+                .unwrap();
         let clean = CleanText::default();
         for s in [
             "",

@@ -105,9 +105,8 @@ impl AuthorityTable {
             .clone();
         let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
         let need = |name: &str| {
-            col(name).ok_or_else(|| {
-                anyhow!("line 1: missing column `{name}`; add it to the header")
-            })
+            col(name)
+                .ok_or_else(|| anyhow!("line 1: missing column `{name}`; add it to the header"))
         };
         let c_name = need("authority")?;
         let c_code = need("la_code")?;
@@ -400,10 +399,16 @@ Kingston upon Hull,E06000010,Yorkshire and The Humber,current,\"Kingston Upon Hu
             ("Bedford", Some("Bedford Borough")),
             ("Central Bedfordshire Council", Some("Central Bedfordshire")),
             ("North Northamptonshire", Some("North Northamptonshire")),
-            ("Northamptonshire Children's Trust", Some("Northamptonshire")),
+            (
+                "Northamptonshire Children's Trust",
+                Some("Northamptonshire"),
+            ),
             ("Borough of Poole", Some("Poole")),
             ("St. Helens Council", Some("St Helens")),
-            ("Kingston-upon-Hull City Council", Some("Kingston upon Hull")),
+            (
+                "Kingston-upon-Hull City Council",
+                Some("Kingston upon Hull"),
+            ),
             ("Hull", Some("Kingston upon Hull")),
             ("Nowhere", None),
             ("", None),
@@ -418,13 +423,21 @@ Kingston upon Hull,E06000010,Yorkshire and The Humber,current,\"Kingston Upon Hu
     #[test]
     fn finds_names_in_text() {
         let t = table();
-        let text = "Reading the files, inspectors in Central Bedfordshire and St. Helens Council saw";
+        let text =
+            "Reading the files, inspectors in Central Bedfordshire and St. Helens Council saw";
         let found: Vec<_> = t
             .find_in(text)
             .into_iter()
             .map(|(i, a)| (i, a.name.as_str()))
             .collect();
-        assert_eq!(found, vec![(0, "Reading"), (33, "Central Bedfordshire"), (58, "St Helens")]);
+        assert_eq!(
+            found,
+            vec![
+                (0, "Reading"),
+                (33, "Central Bedfordshire"),
+                (58, "St Helens")
+            ]
+        );
         assert!(t.find_in("reading and bury").is_empty());
         assert!(t.find_in("").is_empty());
     }

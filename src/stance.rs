@@ -19,7 +19,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::analyse::{Token, Vocabulary};
-use crate::codebook::{line_of, Pattern};
+use crate::codebook::line_of;
 use crate::model::{Section, Stance};
 use crate::phrase::{leftmost_longest, PhraseMatcher, SymCache};
 use crate::tag::ThemeHit;
@@ -109,13 +109,20 @@ impl StanceReader {
             (&raw.terminators, Role::Terminator),
             (&raw.reversers, Role::Reverser),
         ];
-        let mut seen: std::collections::HashMap<Vec<String>, Role> = std::collections::HashMap::new();
+        let mut seen: std::collections::HashMap<(Vec<String>, bool), Role> = std::collections::HashMap::new();
         for (list, role) in groups {
             for s in list {
-                let stems = analyzer.stems(s.get_ref());
+                let pattern = match crate::codebook::parse_pattern(&analyzer, s.get_ref(), "cue") {
+                    Ok(p) => p,
+                    Err(m) => {
+                        problems.push(format!("{file} line {}: {m}", line_of(text, s.span().start)));
+                        continue;
+                    }
+                };
                 // A reverser may also be a cue; any other phrase has one role only.
                 if role != Role::Reverser {
-                    if let Some(prev) = seen.insert(stems.clone(), role) {
+                    let key = (pattern.stems.clone(), pattern.prefix_last);
+                    if let Some(prev) = seen.insert(key, role) {
                         if prev != role {
                             problems.push(format!(
                                 "{file} line {}: '{}' is listed as both {prev:?} and {role:?}; keep it in one list",
@@ -125,19 +132,7 @@ impl StanceReader {
                         }
                     }
                 }
-                if stems.is_empty() {
-                    problems.push(format!(
-                        "{file} line {}: '{}' stems to nothing",
-                        line_of(text, s.span().start),
-                        s.get_ref()
-                    ));
-                    continue;
-                }
-                patterns.push(Pattern {
-                    stems,
-                    prefix_last: false,
-                    source: s.get_ref().clone(),
-                });
+                patterns.push(pattern);
                 roles.push(role);
             }
         }

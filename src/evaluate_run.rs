@@ -1,0 +1,67 @@
+//! Run the pipeline on the reports a gold set names, and shape the results for
+//! [`crate::evaluate`]: the bridge between the pipeline's types and the evaluator's.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::evaluate::{GoldSet, PredictedDoc, PredictedFinding};
+use crate::ingest::InputFile;
+use crate::model::Status;
+use crate::pipeline::{process_file, DocResult, Resources};
+use crate::tag::Workspace;
+
+/// The metadata fields compared with the gold, as strings ("" when missing).
+pub fn metadata_fields(d: &DocResult) -> BTreeMap<String, String> {
+    let m = &d.metadata;
+    let date = |x: Option<chrono::NaiveDate>| x.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
+    let a = m.authority.as_ref();
+    BTreeMap::from([
+        ("authority".to_string(), a.map(|a| a.name.clone()).unwrap_or_default()),
+        ("la_code".to_string(), a.map(|a| a.la_code.clone()).unwrap_or_default()),
+        ("visit_type".to_string(), m.visit_type.map(|v| v.as_str().to_string()).unwrap_or_default()),
+        ("visit_start".to_string(), date(m.visit_start)),
+        ("visit_end".to_string(), date(m.visit_end)),
+        ("published".to_string(), date(m.published)),
+        ("year".to_string(), m.year().map(|y| y.to_string()).unwrap_or_default()),
+        ("judgements".to_string(), m.judgements_string()),
+    ])
+}
+
+/// Process each document the gold names (from `input`), in parallel, in gold order.
+pub fn run(gold: &GoldSet, input: &Path, res: &Resources) -> anyhow::Result<Vec<PredictedDoc>> {
+    let mut names: Vec<String> = gold.findings.iter().map(|f| f.document.clone()).collect();
+    names.extend(gold.metadata.iter().map(|m| m.document.clone()));
+    names.sort();
+    names.dedup();
+    let files: Vec<InputFile> = names
+        .iter()
+        .map(|n| InputFile { rel: n.clone(), path: input.join(n), walk_error: None })
+        .collect();
+    let docs: Vec<DocResult> = files
+        .par_iter()
+        .map_init(Workspace::default, |ws, f| process_file(f, res, ws, true))
+        .collect();
+    let mut out = Vec::new();
+    for d in docs {
+        if d.status != Status::Ok {
+            eprintln!("{}: {}: {}", d.status, d.path.display(), d.message);
+        }
+        out.push(PredictedDoc {
+            document: d.rel.clone(),
+            source: d.source.clone().unwrap_or_default(),
+            metadata: metadata_fields(&d),
+            findings: d
+                .findings
+                .iter()
+                .map(|f| PredictedFinding {
+                    finding_id: f.finding.id,
+                    text: f.finding.text.clone(),
+                    labels: f.tags.iter().map(|t| (t.theme.clone(), t.stance)).collect(),
+                })
+                .collect(),
+        });
+    }
+    Ok(out)
+}
