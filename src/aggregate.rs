@@ -95,7 +95,11 @@ fn themes_frame(themes: &[String]) -> PolarsResult<DataFrame> {
 
 /// Count of rows whose stance is `stance`.
 fn stance_count(stance: &str) -> Expr {
-    col(STANCE).eq(lit(stance)).cast(DataType::Int64).sum().alias(stance)
+    col(STANCE)
+        .eq(lit(stance))
+        .cast(DataType::Int64)
+        .sum()
+        .alias(stance)
 }
 
 /// Per document x theme counts.
@@ -120,7 +124,12 @@ fn sum_i64(name: &str) -> Expr {
 }
 
 /// Theme measures for every group of reports sharing `keys` (e.g. authority and year).
-fn theme_table(docs: &LazyFrame, per_doc: &LazyFrame, themes: &LazyFrame, keys: &[&str]) -> LazyFrame {
+fn theme_table(
+    docs: &LazyFrame,
+    per_doc: &LazyFrame,
+    themes: &LazyFrame,
+    keys: &[&str],
+) -> LazyFrame {
     let key_cols: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
     let groups = docs
         .clone()
@@ -136,19 +145,45 @@ fn theme_table(docs: &LazyFrame, per_doc: &LazyFrame, themes: &LazyFrame, keys: 
     );
     let counted = per_doc
         .clone()
-        .join(docs.clone(), [col(DOCUMENT)], [col(DOCUMENT)], JoinArgs::new(JoinType::Inner))
-        .group_by(key_cols.iter().cloned().chain([col(THEME)]).collect::<Vec<_>>())
+        .join(
+            docs.clone(),
+            [col(DOCUMENT)],
+            [col(DOCUMENT)],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .group_by(
+            key_cols
+                .iter()
+                .cloned()
+                .chain([col(THEME)])
+                .collect::<Vec<_>>(),
+        )
         .agg([
-            col(DOCUMENT).n_unique().cast(DataType::Int64).alias(DOCUMENTS),
+            col(DOCUMENT)
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias(DOCUMENTS),
             sum_i64(FINDINGS),
             sum_i64(STRENGTH),
             sum_i64(CONCERN),
             sum_i64(MIXED),
             sum_i64(NEUTRAL),
-            col(CONCERN).gt(lit(0)).cast(DataType::Int64).sum().alias(REPORTS_WITH_CONCERN),
+            col(CONCERN)
+                .gt(lit(0))
+                .cast(DataType::Int64)
+                .sum()
+                .alias(REPORTS_WITH_CONCERN),
         ]);
     let join_keys: Vec<Expr> = key_cols.iter().cloned().chain([col(THEME)]).collect();
-    let counts = [DOCUMENTS, FINDINGS, STRENGTH, CONCERN, MIXED, NEUTRAL, REPORTS_WITH_CONCERN];
+    let counts = [
+        DOCUMENTS,
+        FINDINGS,
+        STRENGTH,
+        CONCERN,
+        MIXED,
+        NEUTRAL,
+        REPORTS_WITH_CONCERN,
+    ];
     let mut select: Vec<Expr> = key_cols.clone();
     select.push(col(THEME));
     select.extend(counts[..6].iter().map(|c| col(*c)));
@@ -160,14 +195,28 @@ fn theme_table(docs: &LazyFrame, per_doc: &LazyFrame, themes: &LazyFrame, keys: 
     ]);
     let mut sort_by: Vec<PlSmallStr> = keys.iter().map(|k| PlSmallStr::from(*k)).collect();
     sort_by.push(THEME_ORDER.into());
-    grid.join(counted, join_keys.clone(), join_keys, JoinArgs::new(JoinType::Left))
-        .with_columns(counts.iter().map(|c| col(*c).fill_null(lit(0i64))).collect::<Vec<_>>())
-        .sort(sort_by, SortMultipleOptions::default())
-        .select(select)
+    grid.join(
+        counted,
+        join_keys.clone(),
+        join_keys,
+        JoinArgs::new(JoinType::Left),
+    )
+    .with_columns(
+        counts
+            .iter()
+            .map(|c| col(*c).fill_null(lit(0i64)))
+            .collect::<Vec<_>>(),
+    )
+    .sort(sort_by, SortMultipleOptions::default())
+    .select(select)
 }
 
 /// One row per document, one column per theme and stance (concern and strength counts).
-fn document_table(docs: &DataFrame, per_doc: DataFrame, themes: &[String]) -> PolarsResult<DataFrame> {
+fn document_table(
+    docs: &DataFrame,
+    per_doc: DataFrame,
+    themes: &[String],
+) -> PolarsResult<DataFrame> {
     let names = per_doc.column(DOCUMENT)?.str()?.clone();
     let theme_col = per_doc.column(THEME)?.str()?.clone();
     let concern = per_doc.column(CONCERN)?.i64()?.clone();
@@ -178,13 +227,20 @@ fn document_table(docs: &DataFrame, per_doc: DataFrame, themes: &[String]) -> Po
         .enumerate()
         .filter_map(|(i, d)| d.map(|d| (d, i)))
         .collect();
-    let theme_index: std::collections::HashMap<&str, usize> =
-        themes.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+    let theme_index: std::collections::HashMap<&str, usize> = themes
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i))
+        .collect();
     let n = docs.height();
     let mut counts = vec![vec![0i64; n]; themes.len() * 2];
     for i in 0..per_doc.height() {
-        let (Some(d), Some(t)) = (names.get(i), theme_col.get(i)) else { continue };
-        let (Some(&di), Some(&ti)) = (index.get(d), theme_index.get(t)) else { continue };
+        let (Some(d), Some(t)) = (names.get(i), theme_col.get(i)) else {
+            continue;
+        };
+        let (Some(&di), Some(&ti)) = (index.get(d), theme_index.get(t)) else {
+            continue;
+        };
         counts[ti * 2][di] = concern.get(i).unwrap_or(0);
         counts[ti * 2 + 1][di] = strength.get(i).unwrap_or(0);
     }
@@ -193,8 +249,14 @@ fn document_table(docs: &DataFrame, per_doc: DataFrame, themes: &[String]) -> Po
         .map(|c| docs.column(c).cloned())
         .collect::<PolarsResult<_>>()?;
     for (ti, t) in themes.iter().enumerate() {
-        columns.push(Column::new(format!("{t}_concern").into(), std::mem::take(&mut counts[ti * 2])));
-        columns.push(Column::new(format!("{t}_strength").into(), std::mem::take(&mut counts[ti * 2 + 1])));
+        columns.push(Column::new(
+            format!("{t}_concern").into(),
+            std::mem::take(&mut counts[ti * 2]),
+        ));
+        columns.push(Column::new(
+            format!("{t}_strength").into(),
+            std::mem::take(&mut counts[ti * 2 + 1]),
+        ));
     }
     DataFrame::new(n, columns)
 }
@@ -223,7 +285,8 @@ pub fn build(docs: &[DocFacts], tags: &[TagFact], themes: &[String]) -> PolarsRe
         &[AUTHORITY, LA_CODE, YEAR],
     ))
     .collect()?;
-    let by_year = year_nullable(theme_table(&docs_lf, &per_doc_lf, &themes_lf, &[YEAR])).collect()?;
+    let by_year =
+        year_nullable(theme_table(&docs_lf, &per_doc_lf, &themes_lf, &[YEAR])).collect()?;
     let by_document = year_nullable(document_table(&docs_df, per_doc, themes)?.lazy()).collect()?;
     Ok(Tables {
         by_authority_year,

@@ -84,7 +84,11 @@ impl fmt::Display for Problem {
         if self.theme.is_empty() {
             write!(f, "line {}: {}", self.line, self.message)
         } else {
-            write!(f, "line {}: theme '{}': {}", self.line, self.theme, self.message)
+            write!(
+                f,
+                "line {}: theme '{}': {}",
+                self.line, self.theme, self.message
+            )
         }
     }
 }
@@ -234,14 +238,22 @@ impl Codebook {
     /// A readable listing of every theme and its rules as stems (`codebook show`).
     pub fn show(&self) -> String {
         let mut out = format!("codebook: {} ({} themes)\n", self.name, self.themes.len());
-        let list = |ps: &[Pattern]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" | ");
+        let list = |ps: &[Pattern]| {
+            ps.iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        };
         for t in &self.themes {
             out.push_str(&format!(
                 "\n{}{} - {}{}\n",
                 t.id,
                 if t.required { " (required)" } else { "" },
                 t.label,
-                t.group.as_deref().map(|g| format!(" [{g}]")).unwrap_or_default()
+                t.group
+                    .as_deref()
+                    .map(|g| format!(" [{g}]"))
+                    .unwrap_or_default()
             ));
             if !t.terms.is_empty() {
                 out.push_str(&format!("  terms:   {}\n", list(&t.terms)));
@@ -261,7 +273,11 @@ impl Codebook {
                 out.push_str(&format!("  exclude: {}\n", list(&t.exclude)));
             }
             if !t.unless.is_empty() {
-                let names: Vec<&str> = t.unless.iter().map(|&i| self.themes[i].id.as_str()).collect();
+                let names: Vec<&str> = t
+                    .unless
+                    .iter()
+                    .map(|&i| self.themes[i].id.as_str())
+                    .collect();
                 out.push_str(&format!("  unless:  {}\n", names.join(", ")));
             }
         }
@@ -367,7 +383,10 @@ impl Validator<'_> {
                 let all = self.patterns(&n.all, "near.all");
                 let any = self.patterns(&n.any, "near.any");
                 if n.all.is_empty() {
-                    self.problem(def.id.span(), "a near rule needs at least one 'all' phrase".into());
+                    self.problem(
+                        def.id.span(),
+                        "a near rule needs at least one 'all' phrase".into(),
+                    );
                 }
                 if n.within == Some(0) {
                     self.problem(
@@ -388,7 +407,10 @@ impl Validator<'_> {
             let mut unless = Vec::new();
             for u in &def.unless {
                 if !ids.contains(u.get_ref()) {
-                    self.problem(u.span(), format!("unknown theme '{}' in unless", u.get_ref()));
+                    self.problem(
+                        u.span(),
+                        format!("unknown theme '{}' in unless", u.get_ref()),
+                    );
                 } else if u.get_ref() == &id {
                     self.problem(u.span(), "a theme cannot cancel itself".into());
                 } else {
@@ -470,7 +492,8 @@ unless = ["nope"]
 
     #[test]
     fn phrases_are_stemmed_and_wildcards_kept_as_prefixes() {
-        let text = "[[theme]]\nid = \"a\"\nlabel = \"A\"\nterms = [\"strategy meetings\", \"exploit*\"]\n";
+        let text =
+            "[[theme]]\nid = \"a\"\nlabel = \"A\"\nterms = [\"strategy meetings\", \"exploit*\"]\n";
         let book = Codebook::parse(text, "cb.toml").unwrap();
         let t = &book.themes[0];
         assert_eq!(t.terms[0].stems, ["strategi", "meet"]);

@@ -67,7 +67,10 @@ impl PipelineFile {
     /// Read a pipeline file; errors name the file, line and column.
     pub fn load(path: &Path) -> anyhow::Result<PipelineFile> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!("cannot read pipeline file {}: {e}; check the path", path.display())
+            anyhow::anyhow!(
+                "cannot read pipeline file {}: {e}; check the path",
+                path.display()
+            )
         })?;
         Self::parse(&text, path)
     }
@@ -78,8 +81,13 @@ impl PipelineFile {
             let (line, col) = match e.span() {
                 Some(s) => {
                     let line = line_of(text, s.start);
-                    let line_start = text[..s.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
-                    (line, text[line_start..s.start.min(text.len())].chars().count() + 1)
+                    let line_start = text[..s.start.min(text.len())]
+                        .rfind('\n')
+                        .map_or(0, |i| i + 1);
+                    (
+                        line,
+                        text[line_start..s.start.min(text.len())].chars().count() + 1,
+                    )
                 }
                 None => (0, 0),
             };
@@ -112,7 +120,11 @@ impl Settings {
         let name = file
             .name
             .clone()
-            .or_else(|| pipeline.and_then(|p| p.file_stem()).map(|s| s.to_string_lossy().into_owned()))
+            .or_else(|| {
+                pipeline
+                    .and_then(|p| p.file_stem())
+                    .map(|s| s.to_string_lossy().into_owned())
+            })
             .unwrap_or_else(|| "run".into());
         Ok(Settings {
             name,
@@ -136,9 +148,13 @@ mod tests {
 
     #[test]
     fn unknown_key_names_line_and_column() {
-        let err = PipelineFile::parse("input = \"a\"\n  outptu = \"b\"\n", Path::new("p.toml")).unwrap_err();
+        let err = PipelineFile::parse("input = \"a\"\n  outptu = \"b\"\n", Path::new("p.toml"))
+            .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with("pipeline file p.toml line 2 column 3:"), "{msg}");
+        assert!(
+            msg.starts_with("pipeline file p.toml line 2 column 3:"),
+            "{msg}"
+        );
         assert!(msg.contains("outptu"), "{msg}");
     }
 

@@ -15,16 +15,33 @@ use crate::tag::Workspace;
 /// The metadata fields compared with the gold, as strings ("" when missing).
 pub fn metadata_fields(d: &DocResult) -> BTreeMap<String, String> {
     let m = &d.metadata;
-    let date = |x: Option<chrono::NaiveDate>| x.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
+    let date = |x: Option<chrono::NaiveDate>| {
+        x.map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
     let a = m.authority.as_ref();
     BTreeMap::from([
-        ("authority".to_string(), a.map(|a| a.name.clone()).unwrap_or_default()),
-        ("la_code".to_string(), a.map(|a| a.la_code.clone()).unwrap_or_default()),
-        ("visit_type".to_string(), m.visit_type.map(|v| v.as_str().to_string()).unwrap_or_default()),
+        (
+            "authority".to_string(),
+            a.map(|a| a.name.clone()).unwrap_or_default(),
+        ),
+        (
+            "la_code".to_string(),
+            a.map(|a| a.la_code.clone()).unwrap_or_default(),
+        ),
+        (
+            "visit_type".to_string(),
+            m.visit_type
+                .map(|v| v.as_str().to_string())
+                .unwrap_or_default(),
+        ),
         ("visit_start".to_string(), date(m.visit_start)),
         ("visit_end".to_string(), date(m.visit_end)),
         ("published".to_string(), date(m.published)),
-        ("year".to_string(), m.year().map(|y| y.to_string()).unwrap_or_default()),
+        (
+            "year".to_string(),
+            m.year().map(|y| y.to_string()).unwrap_or_default(),
+        ),
         ("judgements".to_string(), m.judgements_string()),
     ])
 }
@@ -37,7 +54,11 @@ pub fn run(gold: &GoldSet, input: &Path, res: &Resources) -> anyhow::Result<Vec<
     names.dedup();
     let files: Vec<InputFile> = names
         .iter()
-        .map(|n| InputFile { rel: n.clone(), path: input.join(n), walk_error: None })
+        .map(|n| InputFile {
+            rel: n.clone(),
+            path: input.join(n),
+            walk_error: None,
+        })
         .collect();
     let docs: Vec<DocResult> = files
         .par_iter()

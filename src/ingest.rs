@@ -27,7 +27,10 @@ pub struct InputFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Loaded {
     /// Decoded text, and the encoding it was read with.
-    Text { text: String, encoding: &'static str },
+    Text {
+        text: String,
+        encoding: &'static str,
+    },
     /// Not a report (unsupported type, empty, binary): the reason.
     Skipped(String),
     /// Could not be read: the reason.
@@ -65,7 +68,10 @@ pub fn discover(root: &Path) -> anyhow::Result<Vec<InputFile>> {
                 });
             }
             Err(err) => {
-                let path = err.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
+                let path = err
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
                 let message = if err.loop_ancestor().is_some() {
                     "symbolic link loop; not followed".to_string()
                 } else {
@@ -104,7 +110,8 @@ fn rel_path(root: &Path, path: &Path) -> String {
 
 /// The lowercase extension of a path, if any.
 pub fn extension(path: &Path) -> Option<String> {
-    path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase())
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
 }
 
 /// Read one file, with the SHA-256 of its bytes (empty when it was not read).

@@ -17,7 +17,11 @@ use ofsted_themes::pipeline::{self, Resources};
 use ofsted_themes::{evaluate, evaluate_run, report};
 
 #[derive(Parser)]
-#[command(name = "ofsted-themes", version, about = "Themes, stances and evidence from Ofsted children's services reports")]
+#[command(
+    name = "ofsted-themes",
+    version,
+    about = "Themes, stances and evidence from Ofsted children's services reports"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -66,6 +70,9 @@ enum Command {
         /// Codebook TOML file.
         #[arg(long, value_name = "FILE")]
         codebook: Option<PathBuf>,
+        /// Stance lexicon TOML file.
+        #[arg(long, value_name = "FILE")]
+        lexicon: Option<PathBuf>,
         /// Where to write evaluation/*.csv (default: output/evaluation).
         #[arg(long, value_name = "DIR")]
         output: Option<PathBuf>,
@@ -101,21 +108,53 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Run { pipeline, input, output, codebook, threads, parquet, quiet } => {
-            let settings = Settings::resolve(pipeline.as_deref(), Overrides { input, output, codebook, threads, parquet })?;
+        Command::Run {
+            pipeline,
+            input,
+            output,
+            codebook,
+            threads,
+            parquet,
+            quiet,
+        } => {
+            let settings = Settings::resolve(
+                pipeline.as_deref(),
+                Overrides {
+                    input,
+                    output,
+                    codebook,
+                    threads,
+                    parquet,
+                },
+            )?;
             run_pipeline(&settings, quiet)
         }
-        Command::Evaluate { gold, input, codebook, output, min_f1 } => evaluate_cmd(gold, input, codebook, output, min_f1),
+        Command::Evaluate {
+            gold,
+            input,
+            codebook,
+            lexicon,
+            output,
+            min_f1,
+        } => evaluate_cmd(gold, input, codebook, lexicon, output, min_f1),
         Command::Codebook { action } => match action {
             CodebookAction::Check { file } => {
                 let book = Codebook::load(&file)?;
-                println!("{}: ok, {} themes ({} required)", file.display(), book.themes.len(), book.required_ids().len());
+                println!(
+                    "{}: ok, {} themes ({} required)",
+                    file.display(),
+                    book.themes.len(),
+                    book.required_ids().len()
+                );
                 Ok(ExitCode::SUCCESS)
             }
             CodebookAction::Show { file } => {
                 let book = match file {
                     Some(f) => Codebook::load(&f)?,
-                    None => Codebook::parse(pipeline::DEFAULT_CODEBOOK, "data/codebook/default.toml (bundled)")?,
+                    None => Codebook::parse(
+                        pipeline::DEFAULT_CODEBOOK,
+                        "data/codebook/default.toml (bundled)",
+                    )?,
                 };
                 print!("{}", book.show());
                 Ok(ExitCode::SUCCESS)
@@ -130,14 +169,20 @@ fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
     }
     let pb = indicatif::ProgressBar::new(0);
     pb.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} reports [{elapsed_precise}] {wide_bar}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {pos}/{len} reports [{elapsed_precise}] {wide_bar}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     pb
 }
 
 fn run_pipeline(settings: &Settings, quiet: bool) -> anyhow::Result<ExitCode> {
-    let res = Resources::load(settings.codebook.as_deref(), settings.lexicon.as_deref(), settings.authorities.as_deref())?;
+    let res = Resources::load(
+        settings.codebook.as_deref(),
+        settings.lexicon.as_deref(),
+        settings.authorities.as_deref(),
+    )?;
     let pb = progress_bar(quiet);
     let mut result = pipeline::run(settings, &res, false, &pb)?;
     pb.finish_and_clear();
@@ -161,13 +206,18 @@ fn run_pipeline(settings: &Settings, quiet: bool) -> anyhow::Result<ExitCode> {
             result.wall.as_secs_f64()
         );
     }
-    Ok(if result.count(Status::Failed) > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if result.count(Status::Failed) > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn evaluate_cmd(
     gold_dir: PathBuf,
     input: Option<PathBuf>,
     codebook: Option<PathBuf>,
+    lexicon: Option<PathBuf>,
     output: Option<PathBuf>,
     min_f1: Option<f64>,
 ) -> anyhow::Result<ExitCode> {
@@ -186,7 +236,7 @@ fn evaluate_cmd(
             }
         }
     };
-    let res = Resources::load(codebook.as_deref(), None, None)?;
+    let res = Resources::load(codebook.as_deref(), lexicon.as_deref(), None)?;
     let run = evaluate_run::run(&gold, &input, &res)?;
     let themes = res.tagger.book.ids();
     let required = res.tagger.book.required_ids();

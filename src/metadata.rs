@@ -137,7 +137,15 @@ static VISIT_PHRASES: LazyLock<Vec<(Regex, VisitType)>> = LazyLock::new(|| {
     ]
 });
 
-/// A grade as written in a table cell or a headline.
+/// A grade as written in a table cell: capitalised, so prose after the table is not read.
+static GRADE_CELL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(Outstanding|Good|Requires? [Ii]mprovement(?: to be [Gg]ood)?|Inadequate|Adequate|Not [Jj]udged)\b",
+    )
+    .expect("valid regex")
+});
+
+/// A grade in any case, for the headline tables that write some grades in lower case.
 static GRADE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)\b(Outstanding|Good|Requires? improvement(?: to be good)?|Inadequate|Adequate|Not judged)\b",
@@ -359,7 +367,15 @@ fn find_authority(head: &str, table: &AuthorityTable) -> (Option<Authority>, Opt
 fn resolve_candidate<'a>(cand: &str, table: &'a AuthorityTable) -> Option<&'a Authority> {
     let cand = cand.trim().trim_end_matches([',', '.', ':']);
     let lower = cand.to_lowercase();
-    if ["inspection", " visit", "safeguarding", "looked after"]
+    if cand.len() > 70
+        || [
+            "inspection",
+            " visit",
+            "safeguarding",
+            "looked after",
+            "response",
+            ". ",
+        ]
         .iter()
         .any(|w| lower.contains(w))
     {
@@ -631,6 +647,7 @@ fn pair_table(
     window: &str,
     labels: &Regex,
     names: &[&str],
+    grades_re: &Regex,
     max_gap: usize,
 ) -> Vec<(String, Grade)> {
     #[derive(Clone, Copy)]
@@ -649,7 +666,7 @@ fn pair_table(
             events.push((m.start(), m.end(), Ev::Label(i)));
         }
     }
-    for m in GRADE.find_iter(window) {
+    for m in grades_re.find_iter(window) {
         events.push((m.start(), m.end(), Ev::Grade(grade_of(m.as_str()))));
     }
     events.sort_by_key(|e| e.0);
@@ -688,7 +705,7 @@ fn ilacs_judgements(head: &str) -> Vec<(String, Grade)> {
         return Vec::new();
     };
     let window = prefix(&head[m.start()..], 1800);
-    pair_table(window, &ILACS_LABEL, &ILACS_NAMES, 60)
+    pair_table(window, &ILACS_LABEL, &ILACS_NAMES, &GRADE_CELL, 60)
 }
 
 /// The headline judgements of a single inspection framework report.
@@ -708,7 +725,7 @@ fn sif_judgements(head: &str, body: &str) -> Vec<(String, Grade)> {
         .or_else(|| rest.find("Children who need help and protection"))
         .unwrap_or(0);
     let window = prefix(&rest[table_at..], 2500);
-    out.extend(pair_table(window, &SIF_LABEL, &SIF_NAMES, 900));
+    out.extend(pair_table(window, &SIF_LABEL, &SIF_NAMES, &GRADE, 900));
     if let Some(c) = LSCB.captures(body) {
         if let Some(g) = grade_of(&c[1]) {
             out.push(("lscb".to_string(), g));
@@ -989,5 +1006,15 @@ mod tests {
         assert_eq!(m.visit_end, Some(d(2018, 3, 15)));
         assert_eq!(m.published, Some(d(2018, 4, 10)));
         assert!(m.missing.is_empty());
+
+        let m = extract(
+            "Joint targeted area inspection of the multi-agency response to abuse and neglect in Wirral\nThis letter sets out the findings. Inspection dates: 4 to 8 March 2019.",
+            &clean,
+            &table,
+        );
+        assert_eq!(m.authority.map(|a| a.name), Some("Wirral".to_string()));
+        assert_eq!(m.visit_type, Some(VisitType::Jtai));
+        assert_eq!(m.visit_end, Some(d(2019, 3, 8)));
+        assert_eq!(m.missing, vec!["published date".to_string()]);
     }
 }

@@ -83,7 +83,10 @@ impl CleanText {
 
     /// Number of words (whitespace-separated) in the cleaned text.
     pub fn word_count(&self) -> usize {
-        self.blocks.iter().map(|b| b.text.split_whitespace().count()).sum()
+        self.blocks
+            .iter()
+            .map(|b| b.text.split_whitespace().count())
+            .sum()
     }
 }
 

@@ -14,13 +14,21 @@ use polars::prelude::*;
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| {
-        anyhow::anyhow!("cannot create output folder {}: {e}; choose a writable --output DIR", dir.display())
+        anyhow::anyhow!(
+            "cannot create output folder {}: {e}; choose a writable --output DIR",
+            dir.display()
+        )
     })?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".ofsted-themes-")
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(|e| anyhow::anyhow!("cannot write in output folder {}: {e}; choose a writable --output DIR", dir.display()))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write in output folder {}: {e}; choose a writable --output DIR",
+                dir.display()
+            )
+        })?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
@@ -36,7 +44,9 @@ pub struct CsvOut {
 
 impl CsvOut {
     pub fn new(header: &[&str]) -> CsvOut {
-        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
         // Writing to memory cannot fail.
         w.write_record(header).expect("in-memory csv");
         CsvOut { w }
@@ -92,7 +102,10 @@ impl Table {
         for (i, name) in self.header.iter().enumerate() {
             let cells = self.rows.iter().map(|r| r[i].as_str());
             let column = if numeric.contains(&name.as_str()) {
-                Column::new(name.into(), cells.map(|c| c.parse::<i64>().ok()).collect::<Vec<_>>())
+                Column::new(
+                    name.into(),
+                    cells.map(|c| c.parse::<i64>().ok()).collect::<Vec<_>>(),
+                )
             } else {
                 Column::new(name.into(), cells.collect::<Vec<_>>())
             };
@@ -156,7 +169,10 @@ mod tests {
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("a.csv")]);
     }
 

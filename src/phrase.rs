@@ -68,7 +68,9 @@ impl PhraseMatcher {
         prefix_keys.dedup();
         let total = exact_keys.len() + prefix_keys.len();
         if total >= MAX_SYMBOLS {
-            anyhow::bail!("too many distinct words in patterns ({total}); the limit is {MAX_SYMBOLS}");
+            anyhow::bail!(
+                "too many distinct words in patterns ({total}); the limit is {MAX_SYMBOLS}"
+            );
         }
         let exact: HashMap<Box<str>, u32> = exact_keys
             .iter()
@@ -138,7 +140,12 @@ impl PhraseMatcher {
     }
 
     /// All (overlapping) pattern occurrences in `tokens`, sorted by start, then longest first.
-    pub fn find(&self, tokens: &[Token], vocab: &Vocabulary, cache: &mut SymCache) -> Vec<PhraseMatch> {
+    pub fn find(
+        &self,
+        tokens: &[Token],
+        vocab: &Vocabulary,
+        cache: &mut SymCache,
+    ) -> Vec<PhraseMatch> {
         if cache.syms.len() < vocab.len() {
             cache.syms.resize(vocab.len(), UNSET);
         }
@@ -165,7 +172,12 @@ impl PhraseMatcher {
             }
         }
         cache.buf = buf;
-        out.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(a.pattern.cmp(&b.pattern)));
+        out.sort_by(|a, b| {
+            a.start
+                .cmp(&b.start)
+                .then(b.end.cmp(&a.end))
+                .then(a.pattern.cmp(&b.pattern))
+        });
         out.dedup();
         out
     }
@@ -199,7 +211,12 @@ mod tests {
         let prefix_last = s.ends_with('*');
         let mut stems = a.stems(s.trim_end_matches('*'));
         if prefix_last {
-            *stems.last_mut().unwrap() = s.trim_end_matches('*').split(' ').last().unwrap().to_string();
+            *stems.last_mut().unwrap() = s
+                .trim_end_matches('*')
+                .split(' ')
+                .last()
+                .unwrap()
+                .to_string();
         }
         Pattern {
             stems,
@@ -217,24 +234,65 @@ mod tests {
         let mut c = SymCache::default();
         m.find(&toks, &v, &mut c)
             .into_iter()
-            .map(|x| (x.pattern, text[toks[x.start].start..toks[x.end - 1].end].to_string()))
+            .map(|x| {
+                (
+                    x.pattern,
+                    text[toks[x.start].start..toks[x.end - 1].end].to_string(),
+                )
+            })
             .collect()
     }
 
     #[test]
     fn table() {
         let cases: &[(&str, &[&str], &str, &[(usize, &str)])] = &[
-            ("phrase on stems", &["strategy meetings"], "A strategy meeting was held.", &[(0, "strategy meeting")]),
-            ("whole tokens only", &["meet"], "The meetings met.", &[(0, "meetings")]),
-            ("no partial word", &["police"], "Policemen and policies.", &[]),
-            ("overlapping all reported", &["strategy meeting", "meeting"], "strategy meetings", &[(0, "strategy meetings"), (1, "meetings")]),
-            ("wildcard prefix", &["exploit*"], "Exploitation and exploited children", &[(0, "Exploitation"), (0, "exploited")]),
-            ("wildcard with exact stem elsewhere", &["exploit*", "exploitation"], "exploitation", &[(0, "exploitation"), (1, "exploitation")]),
-            ("gap breaks a phrase", &["strategy meeting"], "strategy, then a meeting", &[]),
+            (
+                "phrase on stems",
+                &["strategy meetings"],
+                "A strategy meeting was held.",
+                &[(0, "strategy meeting")],
+            ),
+            (
+                "whole tokens only",
+                &["meet"],
+                "The meetings met.",
+                &[(0, "meetings")],
+            ),
+            (
+                "no partial word",
+                &["police"],
+                "Policemen and policies.",
+                &[],
+            ),
+            (
+                "overlapping all reported",
+                &["strategy meeting", "meeting"],
+                "strategy meetings",
+                &[(0, "strategy meetings"), (1, "meetings")],
+            ),
+            (
+                "wildcard prefix",
+                &["exploit*"],
+                "Exploitation and exploited children",
+                &[(0, "Exploitation"), (0, "exploited")],
+            ),
+            (
+                "wildcard with exact stem elsewhere",
+                &["exploit*", "exploitation"],
+                "exploitation",
+                &[(0, "exploitation"), (1, "exploitation")],
+            ),
+            (
+                "gap breaks a phrase",
+                &["strategy meeting"],
+                "strategy, then a meeting",
+                &[],
+            ),
         ];
         for (name, pats, text, want) in cases {
             let got = run(pats, text);
-            let want: Vec<(usize, String)> = want.iter().map(|(p, s)| (*p, s.to_string())).collect();
+            let want: Vec<(usize, String)> =
+                want.iter().map(|(p, s)| (*p, s.to_string())).collect();
             assert_eq!(got, want, "{name}");
         }
     }
@@ -242,9 +300,21 @@ mod tests {
     #[test]
     fn leftmost_longest_prefers_the_longer_match() {
         let ms = [
-            PhraseMatch { start: 0, end: 2, pattern: 0 },
-            PhraseMatch { start: 1, end: 2, pattern: 1 },
-            PhraseMatch { start: 2, end: 3, pattern: 1 },
+            PhraseMatch {
+                start: 0,
+                end: 2,
+                pattern: 0,
+            },
+            PhraseMatch {
+                start: 1,
+                end: 2,
+                pattern: 1,
+            },
+            PhraseMatch {
+                start: 2,
+                end: 3,
+                pattern: 1,
+            },
         ];
         assert_eq!(leftmost_longest(&ms), vec![ms[0], ms[2]]);
     }

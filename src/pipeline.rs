@@ -126,7 +126,11 @@ pub struct Resources {
 
 impl Resources {
     /// Load from the named files, or the bundled defaults where none is named.
-    pub fn load(codebook: Option<&Path>, lexicon: Option<&Path>, authorities: Option<&Path>) -> anyhow::Result<Resources> {
+    pub fn load(
+        codebook: Option<&Path>,
+        lexicon: Option<&Path>,
+        authorities: Option<&Path>,
+    ) -> anyhow::Result<Resources> {
         let (book_text, book_name) = match codebook {
             Some(p) => (
                 std::fs::read_to_string(p).map_err(|e| {
@@ -163,7 +167,12 @@ pub fn hex(bytes: &[u8]) -> String {
 const KWIC_WORDS: usize = 6;
 
 /// Run every per-document stage on one file.
-pub fn process_file(file: &InputFile, res: &Resources, ws: &mut Workspace, keep_source: bool) -> DocResult {
+pub fn process_file(
+    file: &InputFile,
+    res: &Resources,
+    ws: &mut Workspace,
+    keep_source: bool,
+) -> DocResult {
     let mut times = StageTimes::default();
     let t0 = Instant::now();
     let (loaded, sha256) = ingest::load(file);
@@ -252,7 +261,14 @@ pub fn process_file(file: &InputFile, res: &Resources, ws: &mut Workspace, keep_
                 matched.push(format!("(continues finding {from})"));
             }
             for &(s, e) in &hit.spans {
-                doc.kwic.push(kwic_row(&finding.text, &tg.tokens, s, e, finding.id, &theme));
+                doc.kwic.push(kwic_row(
+                    &finding.text,
+                    &tg.tokens,
+                    s,
+                    e,
+                    finding.id,
+                    &theme,
+                ));
             }
             tags.push(ThemeTag {
                 theme,
@@ -270,11 +286,30 @@ pub fn process_file(file: &InputFile, res: &Resources, ws: &mut Workspace, keep_
     doc
 }
 
-fn kwic_row(text: &str, tokens: &[crate::analyse::Token], s: usize, e: usize, id: u32, theme: &str) -> Kwic {
+fn kwic_row(
+    text: &str,
+    tokens: &[crate::analyse::Token],
+    s: usize,
+    e: usize,
+    id: u32,
+    theme: &str,
+) -> Kwic {
     let left_start = s.saturating_sub(KWIC_WORDS);
     let right_end = (e + KWIC_WORDS).min(tokens.len());
-    let left = if left_start < s { text[tokens[left_start].start..tokens[s].start].trim().to_string() } else { String::new() };
-    let right = if e < right_end { text[tokens[e - 1].end..tokens[right_end - 1].end].trim().to_string() } else { String::new() };
+    let left = if left_start < s {
+        text[tokens[left_start].start..tokens[s].start]
+            .trim()
+            .to_string()
+    } else {
+        String::new()
+    };
+    let right = if e < right_end {
+        text[tokens[e - 1].end..tokens[right_end - 1].end]
+            .trim()
+            .to_string()
+    } else {
+        String::new()
+    };
     Kwic {
         finding_id: id,
         theme: theme.to_string(),
@@ -300,7 +335,12 @@ impl RunResult {
 }
 
 /// Process every file under `settings.input`.
-pub fn run(settings: &Settings, res: &Resources, keep_source: bool, progress: &indicatif::ProgressBar) -> anyhow::Result<RunResult> {
+pub fn run(
+    settings: &Settings,
+    res: &Resources,
+    keep_source: bool,
+    progress: &indicatif::ProgressBar,
+) -> anyhow::Result<RunResult> {
     let start = Instant::now();
     let files = ingest::discover(&settings.input)?;
     progress.set_length(files.len() as u64);

@@ -8,7 +8,7 @@ use std::time::Instant;
 use polars::prelude::*;
 use serde_json::json;
 
-use crate::aggregate::{self, cols, DocFacts, TagFact, Tables};
+use crate::aggregate::{self, cols, DocFacts, Tables, TagFact};
 use crate::charts;
 use crate::config::Settings;
 use crate::model::{Stance, Status};
@@ -20,8 +20,21 @@ use crate::summary;
 const NUMERIC_COLUMNS: &[&str] = &["finding_id", "year", "words", "findings"];
 
 pub const DOCUMENTS_HEADER: [&str; 15] = [
-    "document", "status", "message", "authority", "la_code", "region", "visit_type", "visit_start", "visit_end",
-    "published", "year", "judgements", "words", "findings", "sha256",
+    "document",
+    "status",
+    "message",
+    "authority",
+    "la_code",
+    "region",
+    "visit_type",
+    "visit_start",
+    "visit_end",
+    "published",
+    "year",
+    "judgements",
+    "words",
+    "findings",
+    "sha256",
 ];
 
 /// The facts the tables and summaries are built from (ok documents only).
@@ -33,9 +46,19 @@ pub struct Facts {
 }
 
 pub fn facts(run: &RunResult, res: &Resources) -> Facts {
-    let theme_index: BTreeMap<&str, usize> =
-        res.tagger.book.themes.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
-    let mut out = Facts { docs: Vec::new(), source: Vec::new(), tags: Vec::new() };
+    let theme_index: BTreeMap<&str, usize> = res
+        .tagger
+        .book
+        .themes
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id.as_str(), i))
+        .collect();
+    let mut out = Facts {
+        docs: Vec::new(),
+        source: Vec::new(),
+        tags: Vec::new(),
+    };
     for (i, d) in run.docs.iter().enumerate() {
         if d.status != Status::Ok {
             continue;
@@ -48,13 +71,21 @@ pub fn facts(run: &RunResult, res: &Resources) -> Facts {
             la_code: a.map(|a| a.la_code.clone()).unwrap_or_default(),
             region: a.map(|a| a.region.clone()).unwrap_or_default(),
             year: d.metadata.year().unwrap_or(0),
-            visit_type: d.metadata.visit_type.map(|v| v.as_str().to_string()).unwrap_or_default(),
+            visit_type: d
+                .metadata
+                .visit_type
+                .map(|v| v.as_str().to_string())
+                .unwrap_or_default(),
             words: d.words as u64,
         });
         out.source.push(i);
         for f in &d.findings {
             for t in &f.tags {
-                out.tags.push(TagFact { doc: di, theme: theme_index[t.theme.as_str()], stance: t.stance });
+                out.tags.push(TagFact {
+                    doc: di,
+                    theme: theme_index[t.theme.as_str()],
+                    stance: t.stance,
+                });
             }
         }
     }
@@ -62,7 +93,8 @@ pub fn facts(run: &RunResult, res: &Resources) -> Facts {
 }
 
 fn date(d: Option<chrono::NaiveDate>) -> String {
-    d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
 }
 
 fn documents_table(run: &RunResult) -> Table {
@@ -78,14 +110,24 @@ fn documents_table(run: &RunResult) -> Table {
             a.map(|a| a.name.clone()).unwrap_or_default(),
             a.map(|a| a.la_code.clone()).unwrap_or_default(),
             a.map(|a| a.region.clone()).unwrap_or_default(),
-            m.visit_type.map(|v| v.as_str().to_string()).unwrap_or_default(),
+            m.visit_type
+                .map(|v| v.as_str().to_string())
+                .unwrap_or_default(),
             date(m.visit_start),
             date(m.visit_end),
             date(m.published),
             m.year().map(|y| y.to_string()).unwrap_or_default(),
             m.judgements_string(),
-            if counted || d.status == Status::Duplicate { d.words.to_string() } else { String::new() },
-            if counted { d.findings.len().to_string() } else { String::new() },
+            if counted || d.status == Status::Duplicate {
+                d.words.to_string()
+            } else {
+                String::new()
+            },
+            if counted {
+                d.findings.len().to_string()
+            } else {
+                String::new()
+            },
             d.sha256.clone(),
         ]);
     }
@@ -110,7 +152,16 @@ fn findings_table(run: &RunResult) -> Table {
 
 fn tags_table(run: &RunResult) -> Table {
     let mut w = Table::new(&[
-        "document", "finding_id", "authority", "la_code", "year", "visit_type", "section", "theme", "stance", "matched",
+        "document",
+        "finding_id",
+        "authority",
+        "la_code",
+        "year",
+        "visit_type",
+        "section",
+        "theme",
+        "stance",
+        "matched",
         "cues",
     ]);
     for d in run.docs.iter().filter(|d| d.status == Status::Ok) {
@@ -144,7 +195,14 @@ fn kwic_table(run: &RunResult) -> Table {
     let mut w = Table::new(&["document", "finding_id", "theme", "left", "match", "right"]);
     for d in run.docs.iter().filter(|d| d.status == Status::Ok) {
         for k in &d.kwic {
-            w.row([d.rel.as_str(), &k.finding_id.to_string(), &k.theme, &k.left, &k.matched, &k.right]);
+            w.row([
+                d.rel.as_str(),
+                &k.finding_id.to_string(),
+                &k.theme,
+                &k.left,
+                &k.matched,
+                &k.right,
+            ]);
         }
     }
     w
@@ -157,7 +215,12 @@ fn f64s(df: &DataFrame, name: &str) -> anyhow::Result<Vec<Option<f64>>> {
 }
 
 fn strs(df: &DataFrame, name: &str) -> anyhow::Result<Vec<String>> {
-    Ok(df.column(name)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect())
+    Ok(df
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|s| s.unwrap_or("").to_string())
+        .collect())
 }
 
 fn years(df: &DataFrame) -> anyhow::Result<Vec<Option<i32>>> {
@@ -165,7 +228,11 @@ fn years(df: &DataFrame) -> anyhow::Result<Vec<Option<i32>>> {
 }
 
 /// Render the charts; returns (relative path, PNG bytes).
-fn charts(tables: &Tables, facts: &Facts, res: &Resources) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+fn charts(
+    tables: &Tables,
+    facts: &Facts,
+    res: &Resources,
+) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
     let by_year = &tables.by_year;
     let ys = years(by_year)?;
@@ -183,20 +250,40 @@ fn charts(tables: &Tables, facts: &Facts, res: &Resources) -> anyhow::Result<Vec
     let per_year: Vec<(i32, usize)> = per_year.into_iter().collect();
     let book = &res.tagger.book;
     let series_for = |theme: &str, values: &[Option<f64>], per_report: bool| -> charts::Series {
-        let label = book.themes.iter().find(|t| t.id == theme).map(|t| t.label.clone()).unwrap_or_default();
+        let label = book
+            .themes
+            .iter()
+            .find(|t| t.id == theme)
+            .map(|t| t.label.clone())
+            .unwrap_or_default();
         let points = (0..ys.len())
             .filter(|&i| themes[i] == theme)
             .filter_map(|i| {
                 let y = ys[i]?;
                 let v = values[i]?;
                 let n = reports[i].unwrap_or(0.0);
-                Some((y, if per_report { if n > 0.0 { v / n } else { return None } } else { v }))
+                Some((
+                    y,
+                    if per_report {
+                        if n > 0.0 {
+                            v / n
+                        } else {
+                            return None;
+                        }
+                    } else {
+                        v
+                    },
+                ))
             })
             .collect();
         charts::Series { label, points }
     };
-    let required: Vec<charts::Series> =
-        book.themes.iter().filter(|t| t.required).map(|t| series_for(&t.id, &share, false)).collect();
+    let required: Vec<charts::Series> = book
+        .themes
+        .iter()
+        .filter(|t| t.required)
+        .map(|t| series_for(&t.id, &share, false))
+        .collect();
     out.push((
         "charts/trend_required.png".to_string(),
         charts::line_chart(
@@ -214,12 +301,20 @@ fn charts(tables: &Tables, facts: &Facts, res: &Resources) -> anyhow::Result<Vec
         c.label = "Concern findings per report".into();
         out.push((
             format!("charts/trend/{}.png", t.id),
-            charts::line_chart(&format!("{}: findings per report by year", t.label), "Findings per report", false, &per_year, &[s, c])?,
+            charts::line_chart(
+                &format!("{}: findings per report by year", t.label),
+                "Findings per report",
+                false,
+                &per_year,
+                &[s, c],
+            )?,
         ));
     }
     // Stance by theme, over the whole corpus.
-    let mut stacks: Vec<(String, Vec<f64>)> =
-        Stance::ALL.iter().map(|s| (s.as_str().to_string(), vec![0.0; book.themes.len()])).collect();
+    let mut stacks: Vec<(String, Vec<f64>)> = Stance::ALL
+        .iter()
+        .map(|s| (s.as_str().to_string(), vec![0.0; book.themes.len()]))
+        .collect();
     for t in &facts.tags {
         stacks[t.stance as usize].1[t.theme] += 1.0;
     }
@@ -234,7 +329,10 @@ fn charts(tables: &Tables, facts: &Facts, res: &Resources) -> anyhow::Result<Vec
         if d.authority.is_empty() {
             continue;
         }
-        per_auth.entry(d.authority.as_str()).or_insert((0, vec![(0.0, 0.0); book.themes.len()])).0 += 1;
+        per_auth
+            .entry(d.authority.as_str())
+            .or_insert((0, vec![(0.0, 0.0); book.themes.len()]))
+            .0 += 1;
     }
     for t in &facts.tags {
         let a = facts.docs[t.doc].authority.as_str();
@@ -253,25 +351,48 @@ fn charts(tables: &Tables, facts: &Facts, res: &Resources) -> anyhow::Result<Vec
     let rows: Vec<String> = ranked.iter().map(|(a, n)| format!("{a} ({n})")).collect();
     let values: Vec<Vec<Option<f64>>> = ranked
         .iter()
-        .map(|(a, _)| per_auth[a].1.iter().map(|(c, f)| if *f > 0.0 { Some(c / f) } else { None }).collect())
+        .map(|(a, _)| {
+            per_auth[a]
+                .1
+                .iter()
+                .map(|(c, f)| if *f > 0.0 { Some(c / f) } else { None })
+                .collect()
+        })
         .collect();
     let note = if total > ranked.len() {
-        format!("{} of {total} authorities shown (most reports first); {} left out", ranked.len(), total - ranked.len())
+        format!(
+            "{} of {total} authorities shown (most reports first); {} left out",
+            ranked.len(),
+            total - ranked.len()
+        )
     } else {
         format!("all {total} authorities shown; (n) = reports; blank = theme not raised")
     };
     out.push((
         "charts/heatmap_concern.png".to_string(),
-        charts::heatmap("Concern share of findings by authority and theme", &rows, &labels, &values, &note)?,
+        charts::heatmap(
+            "Concern share of findings by authority and theme",
+            &rows,
+            &labels,
+            &values,
+            &note,
+        )?,
     ));
     Ok(out)
 }
 
 /// Write every output of a run. Returns the paths written, relative to the output folder.
-pub fn write_all(settings: &Settings, res: &Resources, run: &mut RunResult) -> anyhow::Result<Vec<String>> {
+pub fn write_all(
+    settings: &Settings,
+    res: &Resources,
+    run: &mut RunResult,
+) -> anyhow::Result<Vec<String>> {
     let out_dir = &settings.output;
     std::fs::create_dir_all(out_dir).map_err(|e| {
-        anyhow::anyhow!("cannot create output folder {}: {e}; choose a writable --output DIR", out_dir.display())
+        anyhow::anyhow!(
+            "cannot create output folder {}: {e}; choose a writable --output DIR",
+            out_dir.display()
+        )
     })?;
     let t = Instant::now();
     let facts = facts(run, res);
@@ -300,7 +421,10 @@ pub fn write_all(settings: &Settings, res: &Resources, run: &mut RunResult) -> a
     }
     if settings.parquet {
         for (name, t) in &rows {
-            files.push((format!("parquet/{name}.parquet"), frame_parquet(&t.frame(NUMERIC_COLUMNS)?)?));
+            files.push((
+                format!("parquet/{name}.parquet"),
+                frame_parquet(&t.frame(NUMERIC_COLUMNS)?)?,
+            ));
         }
         for (name, df) in &frames {
             files.push((format!("parquet/{name}.parquet"), frame_parquet(df)?));
@@ -309,8 +433,17 @@ pub fn write_all(settings: &Settings, res: &Resources, run: &mut RunResult) -> a
     if settings.charts {
         files.extend(charts(&tables, &facts, res)?);
     }
-    let evaluation = settings.evaluation.as_deref().and_then(|p| summary::read_evaluation(p).ok());
-    files.extend(summary::render(run, res, &facts, &tables, evaluation.as_ref())?);
+    let evaluation = settings
+        .evaluation
+        .as_deref()
+        .and_then(|p| summary::read_evaluation(p).ok());
+    files.extend(summary::render(
+        run,
+        res,
+        &facts,
+        &tables,
+        evaluation.as_ref(),
+    )?);
     let mut written = Vec::new();
     for (name, bytes) in &files {
         write_atomic(&out_dir.join(name), bytes)?;
@@ -325,14 +458,27 @@ pub fn write_all(settings: &Settings, res: &Resources, run: &mut RunResult) -> a
 
 fn run_json(settings: &Settings, res: &Resources, run: &RunResult, written: &[String]) -> String {
     let mut counts = serde_json::Map::new();
-    for s in [Status::Ok, Status::Duplicate, Status::Skipped, Status::Failed] {
+    for s in [
+        Status::Ok,
+        Status::Duplicate,
+        Status::Skipped,
+        Status::Failed,
+    ] {
         counts.insert(s.as_str().into(), json!(run.count(s)));
     }
     let mut stages = serde_json::Map::new();
     for s in Stage::ALL {
-        stages.insert(s.as_str().into(), json!((run.times.get(s).as_secs_f64() * 1e4).round() / 1e4));
+        stages.insert(
+            s.as_str().into(),
+            json!((run.times.get(s).as_secs_f64() * 1e4).round() / 1e4),
+        );
     }
-    let bytes: u64 = run.docs.iter().filter_map(|d| std::fs::metadata(&d.path).ok()).map(|m| m.len()).sum();
+    let bytes: u64 = run
+        .docs
+        .iter()
+        .filter_map(|d| std::fs::metadata(&d.path).ok())
+        .map(|m| m.len())
+        .sum();
     let v = json!({
         "tool": "ofsted-themes",
         "version": env!("CARGO_PKG_VERSION"),

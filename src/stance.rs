@@ -109,13 +109,17 @@ impl StanceReader {
             (&raw.terminators, Role::Terminator),
             (&raw.reversers, Role::Reverser),
         ];
-        let mut seen: std::collections::HashMap<(Vec<String>, bool), Role> = std::collections::HashMap::new();
+        let mut seen: std::collections::HashMap<(Vec<String>, bool), Role> =
+            std::collections::HashMap::new();
         for (list, role) in groups {
             for s in list {
                 let pattern = match crate::codebook::parse_pattern(&analyzer, s.get_ref(), "cue") {
                     Ok(p) => p,
                     Err(m) => {
-                        problems.push(format!("{file} line {}: {m}", line_of(text, s.span().start)));
+                        problems.push(format!(
+                            "{file} line {}: {m}",
+                            line_of(text, s.span().start)
+                        ));
                         continue;
                     }
                 };
@@ -210,8 +214,7 @@ impl StanceReader {
                 if let Some(r) = all.iter().find(|r| {
                     self.roles[r.pattern] == Role::Reverser
                         && clause_of[r.start] == c
-                        && (r.start.saturating_sub(m.end) <= self.window
-                            && r.start >= m.end
+                        && (r.start.saturating_sub(m.end) <= self.window && r.start >= m.end
                             || m.start.saturating_sub(r.end) <= 2 && r.end <= m.start)
                 }) {
                     polarity = -polarity;
@@ -227,7 +230,13 @@ impl StanceReader {
             });
         }
         let _ = n_clauses;
-        let clause_sign = |c: usize| -> i32 { cues.iter().filter(|q| q.clause == c).map(|q| q.polarity).sum::<i32>().signum() };
+        let clause_sign = |c: usize| -> i32 {
+            cues.iter()
+                .filter(|q| q.clause == c)
+                .map(|q| q.polarity)
+                .sum::<i32>()
+                .signum()
+        };
         hits.iter()
             .map(|h| {
                 let mut theme_clauses: Vec<usize> = h
@@ -238,15 +247,26 @@ impl StanceReader {
                     .collect();
                 theme_clauses.sort_unstable();
                 theme_clauses.dedup();
-                let mut used: Vec<&Cue> = cues.iter().filter(|q| theme_clauses.contains(&q.clause)).collect();
-                let mut signs: Vec<i32> = theme_clauses.iter().map(|&c| clause_sign(c)).filter(|s| *s != 0).collect();
+                let mut used: Vec<&Cue> = cues
+                    .iter()
+                    .filter(|q| theme_clauses.contains(&q.clause))
+                    .collect();
+                let mut signs: Vec<i32> = theme_clauses
+                    .iter()
+                    .map(|&c| clause_sign(c))
+                    .filter(|s| *s != 0)
+                    .collect();
                 let own_words = !signs.is_empty();
                 if signs.is_empty() && section != Section::Context {
                     // The theme's clauses are silent: the finding as a whole decides.
                     used = cues.iter().collect();
                     let mut cl: Vec<usize> = cues.iter().map(|q| q.clause).collect();
                     cl.dedup();
-                    signs = cl.into_iter().map(clause_sign).filter(|s| *s != 0).collect();
+                    signs = cl
+                        .into_iter()
+                        .map(clause_sign)
+                        .filter(|s| *s != 0)
+                        .collect();
                 }
                 let pos = signs.iter().any(|s| *s > 0);
                 let neg = signs.iter().any(|s| *s < 0);
@@ -265,13 +285,17 @@ impl StanceReader {
                 let mut words: Vec<String> = Vec::new();
                 for q in used {
                     if q.start < q.end && q.shown.1 <= tokens.len() {
-                        let w = text[tokens[q.shown.0].start..tokens[q.shown.1 - 1].end].to_string();
+                        let w =
+                            text[tokens[q.shown.0].start..tokens[q.shown.1 - 1].end].to_string();
                         if !words.contains(&w) {
                             words.push(w);
                         }
                     }
                 }
-                ThemeStance { stance, cues: words }
+                ThemeStance {
+                    stance,
+                    cues: words,
+                }
             })
             .collect()
     }
@@ -300,7 +324,11 @@ reversers = ["reduced", "reduce", "fewer"]
             .iter()
             .position(|t| text[t.start..t.end].eq_ignore_ascii_case(theme_word))
             .expect("theme word in text");
-        let hit = ThemeHit { theme: 0, spans: vec![(pos, pos + 1)], inherited_from: None };
+        let hit = ThemeHit {
+            theme: 0,
+            spans: vec![(pos, pos + 1)],
+            inherited_from: None,
+        };
         let mut c = SymCache::default();
         let s = r.read(text, &toks, &v, &mut c, &[hit], section).remove(0);
         (s.stance, s.cues)
@@ -324,7 +352,7 @@ reversers = ["reduced", "reduce", "fewer"]
             ("Inspectors looked at the arrangements for thresholds.", "thresholds", f, Neutral),
             ("The quality of supervision.", "supervision", Section::Improve, Concern),
             ("The authority has a strong audit programme.", "audit", Section::Context, Strength),
-            ("Audits were looked at, and the service is strong.", "Audits", Section::Context, Neutral),
+            ("Audits were looked at; the service is strong.", "Audits", Section::Context, Neutral),
         ];
         for (text, word, section, want) in cases {
             assert_eq!(read(text, word, *section).0, *want, "{text}");
@@ -335,12 +363,19 @@ reversers = ["reduced", "reduce", "fewer"]
     fn theme_in_both_directions_is_mixed() {
         let r = StanceReader::parse(LEX, "lex.toml").unwrap();
         let a = Analyzer::english();
-        let text = "Strategy meetings are timely, but strategy meetings are inconsistent in quality.";
+        let text =
+            "Strategy meetings are timely, but strategy meetings are inconsistent in quality.";
         let mut v = Vocabulary::new();
         let toks = a.analyse(text, &mut v);
-        let hit = ThemeHit { theme: 0, spans: vec![(0, 2), (6, 8)], inherited_from: None };
+        let hit = ThemeHit {
+            theme: 0,
+            spans: vec![(0, 2), (6, 8)],
+            inherited_from: None,
+        };
         let mut c = SymCache::default();
-        let s = r.read(text, &toks, &v, &mut c, &[hit], Section::Findings).remove(0);
+        let s = r
+            .read(text, &toks, &v, &mut c, &[hit], Section::Findings)
+            .remove(0);
         assert_eq!(s.stance, Stance::Mixed);
         assert_eq!(s.cues, ["timely", "inconsistent"]);
     }
@@ -348,7 +383,12 @@ reversers = ["reduced", "reduce", "fewer"]
     #[test]
     fn cues_show_the_negator() {
         assert_eq!(
-            read("Strategy meetings are not timely.", "meetings", Section::Findings).1,
+            read(
+                "Strategy meetings are not timely.",
+                "meetings",
+                Section::Findings
+            )
+            .1,
             ["not timely"]
         );
     }

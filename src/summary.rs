@@ -25,7 +25,10 @@ pub fn read_evaluation(path: &Path) -> anyhow::Result<EvaluationFigures> {
     let mut out = Vec::new();
     for rec in r.records() {
         let rec = rec?;
-        out.push((rec.get(0).unwrap_or("").to_string(), rec.get(1).unwrap_or("").to_string()));
+        out.push((
+            rec.get(0).unwrap_or("").to_string(),
+            rec.get(1).unwrap_or("").to_string(),
+        ));
     }
     Ok(out)
 }
@@ -62,12 +65,13 @@ pub fn render(
     let book = &res.tagger.book;
     let mut md = String::new();
     let ok: Vec<&DocResult> = facts.source.iter().map(|&i| &run.docs[i]).collect();
-    let authorities: BTreeMap<&str, Vec<&DocResult>> = ok.iter().fold(BTreeMap::new(), |mut m, d| {
-        if let Some(a) = &d.metadata.authority {
-            m.entry(a.name.as_str()).or_insert_with(Vec::new).push(*d);
-        }
-        m
-    });
+    let authorities: BTreeMap<&str, Vec<&DocResult>> =
+        ok.iter().fold(BTreeMap::new(), |mut m, d| {
+            if let Some(a) = &d.metadata.authority {
+                m.entry(a.name.as_str()).or_insert_with(Vec::new).push(*d);
+            }
+            m
+        });
     let _ = writeln!(md, "# Themes in Ofsted children's services reports\n");
     let years: Vec<i32> = ok.iter().filter_map(|d| d.metadata.year()).collect();
     let span = match (years.iter().min(), years.iter().max()) {
@@ -92,8 +96,17 @@ pub fn render(
     all_years.sort_unstable();
     all_years.dedup();
     for d in &ok {
-        let vt = d.metadata.visit_type.map(|v| v.as_str()).unwrap_or("unknown").to_string();
-        *grid.entry(vt).or_default().entry(d.metadata.year().unwrap_or(0)).or_default() += 1;
+        let vt = d
+            .metadata
+            .visit_type
+            .map(|v| v.as_str())
+            .unwrap_or("unknown")
+            .to_string();
+        *grid
+            .entry(vt)
+            .or_default()
+            .entry(d.metadata.year().unwrap_or(0))
+            .or_default() += 1;
     }
     let _ = writeln!(md, "## The corpus\n\nReports by visit type and year:\n");
     let _ = write!(md, "| visit type |");
@@ -136,9 +149,18 @@ pub fn render(
     // National picture.
     let _ = writeln!(md, "## National picture\n\n![Share of reports raising each required theme as a concern](charts/trend_required.png)\n");
     let by_year = &tables.by_year;
-    let theme_col: Vec<String> = by_year.column(cols::THEME)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
+    let theme_col: Vec<String> = by_year
+        .column(cols::THEME)?
+        .str()?
+        .iter()
+        .map(|s| s.unwrap_or("").to_string())
+        .collect();
     let year_col: Vec<Option<i32>> = by_year.column(cols::YEAR)?.i32()?.iter().collect();
-    let share_col: Vec<Option<f64>> = by_year.column(cols::SHARE_OF_REPORTS)?.f64()?.iter().collect();
+    let share_col: Vec<Option<f64>> = by_year
+        .column(cols::SHARE_OF_REPORTS)?
+        .f64()?
+        .iter()
+        .collect();
     let _ = writeln!(md, "| theme | findings | strength | concern | mixed | neutral | reports raising it as a concern | direction |\n|---|---:|---:|---:|---:|---:|---:|---|");
     for (ti, t) in book.themes.iter().enumerate() {
         let mut counts = [0usize; 4];
@@ -165,19 +187,34 @@ pub fn render(
             counts[3],
             docs_concern.len(),
             ok.len(),
-            if ok.is_empty() { "-".into() } else { pct(docs_concern.len() as f64 / ok.len() as f64) },
+            if ok.is_empty() {
+                "-".into()
+            } else {
+                pct(docs_concern.len() as f64 / ok.len() as f64)
+            },
             direction(&points)
         );
     }
     let _ = writeln!(md, "\n\\* required theme. Direction: the trend of the yearly share of reports raising the theme as a concern (least-squares slope; steady within 2 points a year).\n");
-    let _ = writeln!(md, "![Findings by theme and stance](charts/stance_by_theme.png)\n");
-    let _ = writeln!(md, "![Concern share by authority and theme](charts/heatmap_concern.png)\n");
+    let _ = writeln!(
+        md,
+        "![Findings by theme and stance](charts/stance_by_theme.png)\n"
+    );
+    let _ = writeln!(
+        md,
+        "![Concern share by authority and theme](charts/heatmap_concern.png)\n"
+    );
 
     let _ = writeln!(md, "## Authorities\n");
     let mut files = Vec::new();
     for (name, docs) in &authorities {
         let file = format!("summaries/{}.md", slug(name));
-        let _ = writeln!(md, "- [{name}]({file}): {} report{}", docs.len(), if docs.len() == 1 { "" } else { "s" });
+        let _ = writeln!(
+            md,
+            "- [{name}]({file}): {} report{}",
+            docs.len(),
+            if docs.len() == 1 { "" } else { "s" }
+        );
         files.push((file, authority_summary(name, docs, res).into_bytes()));
     }
     let mut out = vec![("summary.md".to_string(), md.into_bytes())];
@@ -206,13 +243,21 @@ fn direction(points: &[(f64, f64)]) -> String {
 }
 
 fn quote(d: &DocResult, f: &TaggedFinding) -> String {
-    format!("> {}\n>\n> — `{}`, finding {}\n", f.finding.text, d.rel, f.finding.id)
+    format!(
+        "> {}\n>\n> — `{}`, finding {}\n",
+        f.finding.text, d.rel, f.finding.id
+    )
 }
 
 fn authority_summary(name: &str, docs: &[&DocResult], res: &Resources) -> String {
     let book = &res.tagger.book;
     let mut docs: Vec<&DocResult> = docs.to_vec();
-    docs.sort_by_key(|d| (d.metadata.visit_start.or(d.metadata.published), d.rel.clone()));
+    docs.sort_by_key(|d| {
+        (
+            d.metadata.visit_start.or(d.metadata.published),
+            d.rel.clone(),
+        )
+    });
     let mut md = String::new();
     let a = docs[0].metadata.authority.as_ref();
     let _ = writeln!(
@@ -223,7 +268,10 @@ fn authority_summary(name: &str, docs: &[&DocResult], res: &Resources) -> String
         docs.len(),
         if docs.len() == 1 { "" } else { "s" }
     );
-    let _ = writeln!(md, "## Visits\n\n| visit start | visit type | judgements | document |\n|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "## Visits\n\n| visit start | visit type | judgements | document |\n|---|---|---|---|"
+    );
     for d in &docs {
         let m = &d.metadata;
         let _ = writeln!(
@@ -235,7 +283,10 @@ fn authority_summary(name: &str, docs: &[&DocResult], res: &Resources) -> String
             d.rel
         );
     }
-    for (heading, stance) in [("Concerns", Stance::Concern), ("Strengths", Stance::Strength)] {
+    for (heading, stance) in [
+        ("Concerns", Stance::Concern),
+        ("Strengths", Stance::Strength),
+    ] {
         let _ = writeln!(md, "\n## {heading}\n");
         let mut any = false;
         // Themes ordered by how often they are raised with this stance.
@@ -256,7 +307,13 @@ fn authority_summary(name: &str, docs: &[&DocResult], res: &Resources) -> String
         per_theme.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
         for (ti, list) in per_theme.iter().filter(|(_, l)| !l.is_empty()) {
             any = true;
-            let _ = writeln!(md, "### {} ({} finding{})\n", book.themes[*ti].label, list.len(), if list.len() == 1 { "" } else { "s" });
+            let _ = writeln!(
+                md,
+                "### {} ({} finding{})\n",
+                book.themes[*ti].label,
+                list.len(),
+                if list.len() == 1 { "" } else { "s" }
+            );
             for (d, f) in list.iter().take(QUOTES) {
                 let _ = writeln!(md, "{}", quote(d, f));
             }
@@ -270,23 +327,46 @@ fn authority_summary(name: &str, docs: &[&DocResult], res: &Resources) -> String
     for t in &book.themes {
         let raised: Vec<bool> = docs
             .iter()
-            .map(|d| d.findings.iter().any(|f| f.tags.iter().any(|x| x.theme == t.id && x.stance == Stance::Concern)))
+            .map(|d| {
+                d.findings.iter().any(|f| {
+                    f.tags
+                        .iter()
+                        .any(|x| x.theme == t.id && x.stance == Stance::Concern)
+                })
+            })
             .collect();
         let runs: Vec<String> = raised
             .windows(2)
             .enumerate()
             .filter(|(_, w)| w[0] && w[1])
             .map(|(i, _)| {
-                let y = |d: &DocResult| d.metadata.year().map(|y| y.to_string()).unwrap_or_else(|| "?".into());
+                let y = |d: &DocResult| {
+                    d.metadata
+                        .year()
+                        .map(|y| y.to_string())
+                        .unwrap_or_else(|| "?".into())
+                };
                 format!("{} and {}", y(docs[i]), y(docs[i + 1]))
             })
             .collect();
         if !runs.is_empty() {
-            persistent.push(format!("- {}: raised as a concern in consecutive visits ({})", t.label, runs.join("; ")));
+            persistent.push(format!(
+                "- {}: raised as a concern in consecutive visits ({})",
+                t.label,
+                runs.join("; ")
+            ));
         }
     }
     if persistent.is_empty() {
-        let _ = writeln!(md, "{}", if docs.len() < 2 { "One report only: nothing to compare." } else { "No theme was raised as a concern in consecutive visits." });
+        let _ = writeln!(
+            md,
+            "{}",
+            if docs.len() < 2 {
+                "One report only: nothing to compare."
+            } else {
+                "No theme was raised as a concern in consecutive visits."
+            }
+        );
     } else {
         let _ = writeln!(md, "{}", persistent.join("\n"));
     }
@@ -299,15 +379,27 @@ mod tests {
 
     #[test]
     fn slugs_are_file_safe() {
-        assert_eq!(slug("Bournemouth, Christchurch and Poole"), "bournemouth-christchurch-and-poole");
+        assert_eq!(
+            slug("Bournemouth, Christchurch and Poole"),
+            "bournemouth-christchurch-and-poole"
+        );
         assert_eq!(slug("St. Helens"), "st-helens");
     }
 
     #[test]
     fn direction_reads_the_slope() {
-        assert_eq!(direction(&[(2018.0, 0.1), (2019.0, 0.3), (2020.0, 0.5)]), "rising (2018 to 2020)");
-        assert_eq!(direction(&[(2018.0, 0.5), (2020.0, 0.1)]), "falling (2018 to 2020)");
-        assert_eq!(direction(&[(2018.0, 0.5), (2020.0, 0.51)]), "steady (2018 to 2020)");
+        assert_eq!(
+            direction(&[(2018.0, 0.1), (2019.0, 0.3), (2020.0, 0.5)]),
+            "rising (2018 to 2020)"
+        );
+        assert_eq!(
+            direction(&[(2018.0, 0.5), (2020.0, 0.1)]),
+            "falling (2018 to 2020)"
+        );
+        assert_eq!(
+            direction(&[(2018.0, 0.5), (2020.0, 0.51)]),
+            "steady (2018 to 2020)"
+        );
         assert_eq!(direction(&[(2018.0, 0.5)]), "one year only");
     }
 }

@@ -14,9 +14,14 @@ use crate::phrase::{leftmost_longest, PhraseMatch, PhraseMatcher, SymCache};
 enum Role {
     Term,
     /// `all[k]` of near rule `rule`.
-    NearAll { rule: usize, k: usize },
+    NearAll {
+        rule: usize,
+        k: usize,
+    },
     /// One of `any` of near rule `rule`.
-    NearAny { rule: usize },
+    NearAny {
+        rule: usize,
+    },
     Exclude,
     Opener,
 }
@@ -70,7 +75,10 @@ impl Tagger {
         let mut patterns: Vec<Pattern> = Vec::new();
         let mut uses: Vec<Vec<Use>> = Vec::new();
         let add = |p: &Pattern, u: Use, patterns: &mut Vec<Pattern>, uses: &mut Vec<Vec<Use>>| {
-            if let Some(i) = patterns.iter().position(|q| q == p || (q.stems == p.stems && q.prefix_last == p.prefix_last)) {
+            if let Some(i) = patterns
+                .iter()
+                .position(|q| q == p || (q.stems == p.stems && q.prefix_last == p.prefix_last))
+            {
                 uses[i].push(u);
             } else {
                 patterns.push(p.clone());
@@ -80,25 +88,65 @@ impl Tagger {
         let mut near_all = Vec::new();
         for (ti, t) in book.themes.iter().enumerate() {
             for p in &t.terms {
-                add(p, Use { theme: ti, role: Role::Term }, &mut patterns, &mut uses);
+                add(
+                    p,
+                    Use {
+                        theme: ti,
+                        role: Role::Term,
+                    },
+                    &mut patterns,
+                    &mut uses,
+                );
             }
             let mut counts = Vec::new();
             for (ri, n) in t.near.iter().enumerate() {
                 for (k, p) in n.all.iter().enumerate() {
-                    add(p, Use { theme: ti, role: Role::NearAll { rule: ri, k } }, &mut patterns, &mut uses);
+                    add(
+                        p,
+                        Use {
+                            theme: ti,
+                            role: Role::NearAll { rule: ri, k },
+                        },
+                        &mut patterns,
+                        &mut uses,
+                    );
                 }
                 for p in &n.any {
-                    add(p, Use { theme: ti, role: Role::NearAny { rule: ri } }, &mut patterns, &mut uses);
+                    add(
+                        p,
+                        Use {
+                            theme: ti,
+                            role: Role::NearAny { rule: ri },
+                        },
+                        &mut patterns,
+                        &mut uses,
+                    );
                 }
                 counts.push(n.all.len());
             }
             near_all.push(counts);
             for p in &t.exclude {
-                add(p, Use { theme: ti, role: Role::Exclude }, &mut patterns, &mut uses);
+                add(
+                    p,
+                    Use {
+                        theme: ti,
+                        role: Role::Exclude,
+                    },
+                    &mut patterns,
+                    &mut uses,
+                );
             }
         }
         for p in &book.continuation_openers {
-            add(p, Use { theme: usize::MAX, role: Role::Opener }, &mut patterns, &mut uses);
+            add(
+                p,
+                Use {
+                    theme: usize::MAX,
+                    role: Role::Opener,
+                },
+                &mut patterns,
+                &mut uses,
+            );
         }
         let matcher = PhraseMatcher::new(&patterns)?;
         Ok(Tagger {
@@ -121,7 +169,11 @@ impl Tagger {
 
     /// Tag the findings of one document in order; a finding that opens with a continuation
     /// phrase and names no theme of its own inherits the previous finding's themes.
-    pub fn tag_document<'a>(&self, texts: impl IntoIterator<Item = (u32, &'a str)>, ws: &mut Workspace) -> Vec<Tagged> {
+    pub fn tag_document<'a>(
+        &self,
+        texts: impl IntoIterator<Item = (u32, &'a str)>,
+        ws: &mut Workspace,
+    ) -> Vec<Tagged> {
         let mut out: Vec<Tagged> = Vec::new();
         let mut prev: Option<(u32, Vec<ThemeHit>)> = None;
         for (id, text) in texts {
@@ -154,7 +206,12 @@ impl Tagger {
         let mut near: Vec<Vec<(Vec<Vec<(usize, usize)>>, Vec<(usize, usize)>)>> = self
             .near_all
             .iter()
-            .map(|rules| rules.iter().map(|&n| (vec![Vec::new(); n], Vec::new())).collect())
+            .map(|rules| {
+                rules
+                    .iter()
+                    .map(|&n| (vec![Vec::new(); n], Vec::new()))
+                    .collect()
+            })
             .collect();
         let mut opens = false;
         for m in &matches {
@@ -197,7 +254,12 @@ impl Tagger {
         }
         // `unless`: a theme is cancelled by the presence of another.
         let present: Vec<usize> = hits.iter().map(|h| h.theme).collect();
-        hits.retain(|h| !self.book.themes[h.theme].unless.iter().any(|u| present.contains(u)));
+        hits.retain(|h| {
+            !self.book.themes[h.theme]
+                .unless
+                .iter()
+                .any(|u| present.contains(u))
+        });
         (Tagged { tokens, hits }, opens)
     }
 
@@ -246,7 +308,11 @@ fn fire_near(
                 let mut out = vec![anchor];
                 let mut ok = true;
                 for g in &groups {
-                    match g.iter().filter(|s| gap(anchor, **s) <= w).min_by_key(|s| gap(anchor, **s)) {
+                    match g
+                        .iter()
+                        .filter(|s| gap(anchor, **s) <= w)
+                        .min_by_key(|s| gap(anchor, **s))
+                    {
                         Some(s) => out.push(*s),
                         None => {
                             ok = false;
@@ -255,7 +321,11 @@ fn fire_near(
                     }
                 }
                 if ok && need_any {
-                    match anys.iter().filter(|s| gap(anchor, **s) <= w).min_by_key(|s| gap(anchor, **s)) {
+                    match anys
+                        .iter()
+                        .filter(|s| gap(anchor, **s) <= w)
+                        .min_by_key(|s| gap(anchor, **s))
+                    {
                         Some(s) => out.push(*s),
                         None => ok = false,
                     }
@@ -312,7 +382,12 @@ exclude = ["threshold of significant harm"]
         tagged
             .hits
             .iter()
-            .map(|h| (t.book.themes[h.theme].id.clone(), Tagger::matched_words(text, &tagged.tokens, &h.spans)))
+            .map(|h| {
+                (
+                    t.book.themes[h.theme].id.clone(),
+                    Tagger::matched_words(text, &tagged.tokens, &h.spans),
+                )
+            })
             .collect()
     }
 
@@ -320,19 +395,40 @@ exclude = ["threshold of significant harm"]
     fn table() {
         let t = tagger();
         let cases: &[(&str, &[(&str, &[&str])])] = &[
-            ("Strategy meetings are timely and identify risk appropriately.", &[("strategy_meetings", &["Strategy meetings"])]),
+            (
+                "Strategy meetings are timely and identify risk appropriately.",
+                &[("strategy_meetings", &["Strategy meetings"])],
+            ),
             ("The strategy for early help is well understood.", &[]),
             (
                 "There are delays, sometimes of several weeks, in the police referring concerns.",
-                &[("police_delays", &["police", "delays"])],
+                &[("police_delays", &["delays", "police"])],
             ),
-            ("The police and health partners contribute well to assessments.", &[]),
-            ("Police do not attend strategy meetings consistently.", &[("strategy_meetings", &["strategy meetings"]), ("police_delays", &["Police", "not attend"])]),
-            ("Case file audits are rigorous.", &[("audit_quality", &["audits"])]),
+            (
+                "The police and health partners contribute well to assessments.",
+                &[],
+            ),
+            (
+                "Police do not attend strategy meetings consistently.",
+                &[
+                    ("strategy_meetings", &["strategy meetings"]),
+                    ("police_delays", &["Police", "not attend"]),
+                ],
+            ),
+            (
+                "Case file audits are rigorous.",
+                &[("audit_quality", &["audits"])],
+            ),
             ("A financial audit found overspends.", &[]),
             ("The audit of financial controls was completed.", &[]),
-            ("Children at risk of the threshold of significant harm are seen.", &[]),
-            ("Thresholds are well understood by partners.", &[("thresholds", &["Thresholds"])]),
+            (
+                "Children at risk of the threshold of significant harm are seen.",
+                &[],
+            ),
+            (
+                "Thresholds are well understood by partners.",
+                &[("thresholds", &["Thresholds"])],
+            ),
         ];
         for (text, want) in cases {
             let got = themes(&t, text);
