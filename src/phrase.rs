@@ -214,7 +214,7 @@ mod tests {
             *stems.last_mut().unwrap() = s
                 .trim_end_matches('*')
                 .split(' ')
-                .last()
+                .next_back()
                 .unwrap()
                 .to_string();
         }
@@ -245,7 +245,8 @@ mod tests {
 
     #[test]
     fn table() {
-        let cases: &[(&str, &[&str], &str, &[(usize, &str)])] = &[
+        type Case<'a> = (&'a str, &'a [&'a str], &'a str, &'a [(usize, &'a str)]);
+        let cases: &[Case] = &[
             (
                 "phrase on stems",
                 &["strategy meetings"],

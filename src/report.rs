@@ -227,6 +227,9 @@ fn years(df: &DataFrame) -> anyhow::Result<Vec<Option<i32>>> {
     Ok(df.column(cols::YEAR)?.i32()?.iter().collect())
 }
 
+/// Per authority: reports, and per theme (concern findings, findings).
+type AuthorityCells = (usize, Vec<(f64, f64)>);
+
 /// Render the charts; returns (relative path, PNG bytes).
 fn charts(
     tables: &Tables,
@@ -324,7 +327,7 @@ fn charts(
         charts::stacked_bars("Findings by theme and stance", "Findings", &labels, &stacks)?,
     ));
     // Authority x theme concern share.
-    let mut per_auth: BTreeMap<&str, (usize, Vec<(f64, f64)>)> = BTreeMap::new();
+    let mut per_auth: BTreeMap<&str, AuthorityCells> = BTreeMap::new();
     for d in &facts.docs {
         if d.authority.is_empty() {
             continue;
@@ -368,6 +371,7 @@ fn charts(
     } else {
         format!("all {total} authorities shown; (n) = reports; blank = theme not raised")
     };
+    out.extend(authority_charts(facts, res)?);
     out.push((
         "charts/heatmap_concern.png".to_string(),
         charts::heatmap(
@@ -378,6 +382,69 @@ fn charts(
             &note,
         )?,
     ));
+    Ok(out)
+}
+
+/// Themes shown on an authority's chart: the most often raised as concerns.
+const AUTHORITY_CHART_THEMES: usize = 6;
+
+/// `charts/authority/<authority>.png` for each authority with two or more reports: concern
+/// findings per report for its most-raised themes, over the years of its visits.
+fn authority_charts(facts: &Facts, res: &Resources) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let book = &res.tagger.book;
+    let mut by_auth: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, d) in facts.docs.iter().enumerate() {
+        if !d.authority.is_empty() && d.year > 0 {
+            by_auth.entry(d.authority.as_str()).or_default().push(i);
+        }
+    }
+    let mut out = Vec::new();
+    for (name, docs) in by_auth.into_iter().filter(|(_, d)| d.len() >= 2) {
+        // (year -> reports), (theme -> year -> concern findings)
+        let mut reports: BTreeMap<i32, usize> = BTreeMap::new();
+        for &d in &docs {
+            *reports.entry(facts.docs[d].year).or_default() += 1;
+        }
+        let mut concern: BTreeMap<usize, BTreeMap<i32, f64>> = BTreeMap::new();
+        for t in facts
+            .tags
+            .iter()
+            .filter(|t| t.stance == Stance::Concern && docs.contains(&t.doc))
+        {
+            *concern
+                .entry(t.theme)
+                .or_default()
+                .entry(facts.docs[t.doc].year)
+                .or_default() += 1.0;
+        }
+        let mut ranked: Vec<(usize, f64)> = concern
+            .iter()
+            .map(|(t, by)| (*t, by.values().sum()))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.truncate(AUTHORITY_CHART_THEMES);
+        let series: Vec<charts::Series> = ranked
+            .iter()
+            .map(|(t, _)| charts::Series {
+                label: book.themes[*t].label.clone(),
+                points: reports
+                    .iter()
+                    .map(|(y, n)| (*y, concern[t].get(y).copied().unwrap_or(0.0) / *n as f64))
+                    .collect(),
+            })
+            .collect();
+        let per_year: Vec<(i32, usize)> = reports.into_iter().collect();
+        out.push((
+            format!("charts/authority/{}.png", crate::summary::slug(name)),
+            charts::line_chart(
+                &format!("{name}: concern findings per report, most-raised themes"),
+                "Concern findings per report",
+                false,
+                &per_year,
+                &series,
+            )?,
+        ));
+    }
     Ok(out)
 }
 

@@ -16,6 +16,17 @@ use crate::report::Facts;
 /// Quotes shown per theme in an authority summary.
 const QUOTES: usize = 3;
 
+/// The `evaluate` figures quoted in the summary, with their labels.
+const QUOTED_FIGURES: [(&str, &str); 7] = [
+    ("required_macro_f1", "macro F1, required themes"),
+    ("macro_f1", "macro F1, all themes"),
+    ("micro_f1", "micro F1"),
+    ("stance_accuracy", "stance accuracy"),
+    ("stance_kappa", "stance Cohen's kappa"),
+    ("metadata_accuracy", "metadata fields right"),
+    ("gold_findings", "hand-coded findings compared"),
+];
+
 /// Agreement figures from an `evaluate` run (`metric,value` rows of its `summary.csv`).
 pub type EvaluationFigures = Vec<(String, String)>;
 
@@ -133,8 +144,10 @@ pub fn render(
     match evaluation {
         Some(figs) if !figs.is_empty() => {
             let _ = writeln!(md, "Agreement of this codebook with hand coding (`ofsted-themes evaluate`):\n\n| measure | value |\n|---|---:|");
-            for (k, v) in figs {
-                let _ = writeln!(md, "| {} | {} |", escape(k), escape(v));
+            for (key, label) in QUOTED_FIGURES {
+                if let Some((_, v)) = figs.iter().find(|(k, _)| k == key) {
+                    let _ = writeln!(md, "| {label} | {} |", escape(v));
+                }
             }
             md.push('\n');
         }
@@ -268,6 +281,13 @@ fn authority_summary(name: &str, docs: &[&DocResult], res: &Resources) -> String
         docs.len(),
         if docs.len() == 1 { "" } else { "s" }
     );
+    if docs.iter().filter(|d| d.metadata.year().is_some()).count() >= 2 {
+        let _ = writeln!(
+            md,
+            "![{name}: concern findings per report](../charts/authority/{}.png)\n",
+            slug(name)
+        );
+    }
     let _ = writeln!(
         md,
         "## Visits\n\n| visit start | visit type | judgements | document |\n|---|---|---|---|"

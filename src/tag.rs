@@ -203,7 +203,7 @@ impl Tagger {
         let mut terms: Vec<Vec<PhraseMatch>> = vec![Vec::new(); n_themes];
         let mut excludes: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n_themes];
         // near[theme][rule] = (all occurrences per k, any occurrences)
-        let mut near: Vec<Vec<(Vec<Vec<(usize, usize)>>, Vec<(usize, usize)>)>> = self
+        let mut near: Vec<Vec<NearHits>> = self
             .near_all
             .iter()
             .map(|rules| {
@@ -273,14 +273,15 @@ impl Tagger {
     }
 }
 
+/// Occurrences found for one near rule: per `all` phrase, and of any `any` phrase.
+type NearHits = (Vec<Vec<(usize, usize)>>, Vec<(usize, usize)>);
+
 /// Token gap between two ranges (0 when they touch or overlap).
 fn gap(a: (usize, usize), b: (usize, usize)) -> usize {
     if a.1 <= b.0 {
         b.0 - a.1
-    } else if b.1 <= a.0 {
-        a.0 - b.1
     } else {
-        0
+        a.0.saturating_sub(b.1)
     }
 }
 
@@ -394,7 +395,8 @@ exclude = ["threshold of significant harm"]
     #[test]
     fn table() {
         let t = tagger();
-        let cases: &[(&str, &[(&str, &[&str])])] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a [&'a str])]);
+        let cases: &[Case] = &[
             (
                 "Strategy meetings are timely and identify risk appropriately.",
                 &[("strategy_meetings", &["Strategy meetings"])],
