@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde_json::json;
 
 use crate::aggregate::{self, cols, DocFacts, Tables, TagFact};
@@ -297,22 +298,33 @@ fn charts(
             &required,
         )?,
     ));
-    for t in &book.themes {
-        let mut s = series_for(&t.id, &strength, true);
-        s.label = "Strength findings per report".into();
-        let mut c = series_for(&t.id, &concern, true);
-        c.label = "Concern findings per report".into();
-        out.push((
-            format!("charts/trend/{}.png", t.id),
-            charts::line_chart(
-                &format!("{}: findings per report by year", t.label),
-                "Findings per report",
-                false,
-                &per_year,
-                &[s, c],
-            )?,
-        ));
-    }
+    let trend_jobs: Vec<(&crate::codebook::Theme, [charts::Series; 2])> = book
+        .themes
+        .iter()
+        .map(|t| {
+            let mut s = series_for(&t.id, &strength, true);
+            s.label = "Strength findings per report".into();
+            let mut c = series_for(&t.id, &concern, true);
+            c.label = "Concern findings per report".into();
+            (t, [s, c])
+        })
+        .collect();
+    let trends: anyhow::Result<Vec<(String, Vec<u8>)>> = trend_jobs
+        .par_iter()
+        .map(|(t, series)| {
+            Ok((
+                format!("charts/trend/{}.png", t.id),
+                charts::line_chart(
+                    &format!("{}: findings per report by year", t.label),
+                    "Findings per report",
+                    false,
+                    &per_year,
+                    series,
+                )?,
+            ))
+        })
+        .collect();
+    out.extend(trends?);
     // Stance by theme, over the whole corpus.
     let mut stacks: Vec<(String, Vec<f64>)> = Stance::ALL
         .iter()
@@ -398,7 +410,7 @@ fn authority_charts(facts: &Facts, res: &Resources) -> anyhow::Result<Vec<(Strin
             by_auth.entry(d.authority.as_str()).or_default().push(i);
         }
     }
-    let mut out = Vec::new();
+    let mut jobs = Vec::new();
     for (name, docs) in by_auth.into_iter().filter(|(_, d)| d.len() >= 2) {
         // (year -> reports), (theme -> year -> concern findings)
         let mut reports: BTreeMap<i32, usize> = BTreeMap::new();
@@ -434,18 +446,23 @@ fn authority_charts(facts: &Facts, res: &Resources) -> anyhow::Result<Vec<(Strin
             })
             .collect();
         let per_year: Vec<(i32, usize)> = reports.into_iter().collect();
-        out.push((
-            format!("charts/authority/{}.png", crate::summary::slug(name)),
-            charts::line_chart(
-                &format!("{name}: concern findings per report, most-raised themes"),
-                "Concern findings per report",
-                false,
-                &per_year,
-                &series,
-            )?,
-        ));
+        jobs.push((name, per_year, series));
     }
-    Ok(out)
+    // Each chart is independent: render them in parallel, gathered in order.
+    jobs.par_iter()
+        .map(|(name, per_year, series)| {
+            Ok((
+                format!("charts/authority/{}.png", crate::summary::slug(name)),
+                charts::line_chart(
+                    &format!("{name}: concern findings per report, most-raised themes"),
+                    "Concern findings per report",
+                    false,
+                    per_year,
+                    series,
+                )?,
+            ))
+        })
+        .collect()
 }
 
 /// Write every output of a run. Returns the paths written, relative to the output folder.
