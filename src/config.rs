@@ -27,6 +27,8 @@ pub struct PipelineFile {
     pub lexicon: Option<PathBuf>,
     /// Authority reference CSV.
     pub authorities: Option<PathBuf>,
+    /// Section headings and abbreviations TOML.
+    pub sections: Option<PathBuf>,
     /// Worker threads; 0 or absent means one per core.
     pub threads: Option<usize>,
     /// Also write every table as Parquet.
@@ -47,6 +49,7 @@ pub struct Settings {
     pub codebook: Option<PathBuf>,
     pub lexicon: Option<PathBuf>,
     pub authorities: Option<PathBuf>,
+    pub sections: Option<PathBuf>,
     pub threads: usize,
     pub parquet: bool,
     pub charts: bool,
@@ -134,6 +137,7 @@ impl Settings {
             codebook: over.codebook.or_else(|| rel(file.codebook.clone())),
             lexicon: rel(file.lexicon.clone()),
             authorities: rel(file.authorities.clone()),
+            sections: rel(file.sections.clone()),
             threads: over.threads.or(file.threads).unwrap_or(0),
             parquet: over.parquet || file.parquet.unwrap_or(false),
             charts: file.charts.unwrap_or(true),

@@ -119,6 +119,7 @@ pub struct Resources {
     pub tagger: Tagger,
     pub stance: StanceReader,
     pub authorities: AuthorityTable,
+    pub sections: segment::SegmentRules,
     /// SHA-256 of the codebook text.
     pub codebook_hash: String,
     pub codebook_source: String,
@@ -131,6 +132,28 @@ impl Resources {
         lexicon: Option<&Path>,
         authorities: Option<&Path>,
     ) -> anyhow::Result<Resources> {
+        Self::load_with_sections(codebook, lexicon, authorities, None)
+    }
+
+    /// As [`Resources::load`], with section rules from a file (bundled when `None`).
+    pub fn load_with_sections(
+        codebook: Option<&Path>,
+        lexicon: Option<&Path>,
+        authorities: Option<&Path>,
+        sections: Option<&Path>,
+    ) -> anyhow::Result<Resources> {
+        let sections = match sections {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot read section rules {}: {e}; check the pipeline's `sections` key",
+                        p.display()
+                    )
+                })?;
+                segment::SegmentRules::parse(&text, &p.display().to_string())?
+            }
+            None => segment::SegmentRules::bundled().clone(),
+        };
         let (book_text, book_name) = match codebook {
             Some(p) => (
                 std::fs::read_to_string(p).map_err(|e| {
@@ -153,6 +176,7 @@ impl Resources {
             tagger: Tagger::new(book)?,
             stance,
             authorities,
+            sections,
             codebook_hash: hex(&Sha256::digest(book_text.as_bytes())),
             codebook_source: book_name,
         })
@@ -211,7 +235,7 @@ pub fn process_file(
     doc.metadata = metadata::extract(&text, &clean, &res.authorities);
     doc.times.add(Stage::Metadata, t.elapsed());
     let t = Instant::now();
-    let findings = segment::segment(&clean);
+    let findings = segment::segment_with(&clean, &res.sections);
     doc.times.add(Stage::Segment, t.elapsed());
     doc.words = clean.word_count();
     doc.dedup = Some(Sha256::digest(clean.joined().as_bytes()).into());

@@ -5,23 +5,99 @@
 //! Salutations, sign-offs, names, job titles, addresses and other unpunctuated
 //! title-case lines are dropped.
 
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
 use crate::model::{BlockKind, CleanText, Finding, Section};
 
 /// Words that end with a full stop without ending a sentence (compared lower case).
-const ABBREVIATIONS: &[&str] = &[
-    "e.g", "i.e", "eg", "ie", "mr", "mrs", "ms", "dr", "prof", "st", "cf", "vs", "approx", "cllr",
-    "rev", "para", "paras", "fig", "ref", "nos", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
-    "sep", "sept", "oct", "nov", "dec", "co", "ltd", "viz", "al",
-];
+/// The bundled segmentation rules.
+pub const DEFAULT_RULES: &str = include_str!("../data/lexicon/sections.toml");
+
+/// Section headings and abbreviations, from `data/lexicon/sections.toml` or a user's copy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRules {
+    improve: Vec<String>,
+    overview: Vec<String>,
+    context: Vec<String>,
+    findings: Vec<String>,
+    abbreviations: Vec<String>,
+}
+
+impl SegmentRules {
+    /// Parse rules; `file` names them in errors.
+    pub fn parse(text: &str, file: &str) -> anyhow::Result<SegmentRules> {
+        let mut r: SegmentRules = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| crate::codebook::line_of(text, s.start))
+                .unwrap_or(0);
+            anyhow::anyhow!("section rules {file} line {line}: {}", e.message())
+        })?;
+        for list in [
+            &mut r.improve,
+            &mut r.overview,
+            &mut r.context,
+            &mut r.findings,
+            &mut r.abbreviations,
+        ] {
+            for p in list.iter_mut() {
+                *p = p.trim().to_lowercase();
+            }
+            list.retain(|p| !p.is_empty());
+        }
+        Ok(r)
+    }
+
+    /// The bundled rules (parsed once).
+    pub fn bundled() -> &'static SegmentRules {
+        static RULES: LazyLock<SegmentRules> = LazyLock::new(|| {
+            SegmentRules::parse(DEFAULT_RULES, "data/lexicon/sections.toml")
+                .expect("bundled section rules are valid")
+        });
+        &RULES
+    }
+
+    /// The section a heading opens, if it names one.
+    pub fn section_of_heading(&self, heading: &str) -> Option<Section> {
+        let t: String = heading
+            .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ' ')
+            .chars()
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        let t = t.trim();
+        let starts = |ps: &[String]| ps.iter().any(|p| t.starts_with(p.as_str()));
+        [
+            (&self.improve, Section::Improve),
+            (&self.overview, Section::Overview),
+            (&self.context, Section::Context),
+            (&self.findings, Section::Findings),
+        ]
+        .into_iter()
+        .find(|(list, _)| starts(list))
+        .map(|(_, s)| s)
+    }
+
+    fn is_abbreviation(&self, lower: &str) -> bool {
+        self.abbreviations.iter().any(|a| a == lower)
+    }
+}
+
+/// Split the blocks of one report into findings, by the bundled rules.
+pub fn segment(clean: &CleanText) -> Vec<Finding> {
+    segment_with(clean, SegmentRules::bundled())
+}
 
 /// Split the blocks of one report into findings.
-pub fn segment(clean: &CleanText) -> Vec<Finding> {
+pub fn segment_with(clean: &CleanText, rules: &SegmentRules) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut section = Section::Other;
     let mut signed_off = false;
     for block in &clean.blocks {
         if block.kind == BlockKind::Heading {
-            if let Some(s) = section_of_heading(&block.text) {
+            if let Some(s) = rules.section_of_heading(&block.text) {
                 section = s;
                 signed_off = false;
             }
@@ -37,7 +113,7 @@ pub fn segment(clean: &CleanText) -> Vec<Finding> {
             }
             continue;
         }
-        for sentence in split_sentences(text) {
+        for sentence in split_sentences_with(text, rules) {
             if !is_finding_text(sentence) {
                 continue;
             }
@@ -53,96 +129,9 @@ pub fn segment(clean: &CleanText) -> Vec<Finding> {
     out
 }
 
-/// The section a heading opens, if it names one.
+/// The section a heading opens, if it names one, by the bundled rules.
 pub fn section_of_heading(heading: &str) -> Option<Section> {
-    let t: String = heading
-        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ' ')
-        .chars()
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let t = t.trim();
-    let starts = |ps: &[&str]| ps.iter().any(|p| t.starts_with(p));
-    if starts(&[
-        "what needs to improve",
-        "what the local authority needs to improve",
-        "areas for improvement",
-        "areas for priority action",
-        "priority action",
-        "recommendation",
-        "what the lscb needs to improve",
-        "next steps",
-    ]) {
-        return Some(Section::Improve);
-    }
-    if starts(&[
-        "overview",
-        "headline findings",
-        "summary",
-        "executive summary",
-        "key findings",
-    ]) {
-        return Some(Section::Overview);
-    }
-    if starts(&[
-        "about this inspection",
-        "about the inspection",
-        "information about this inspection",
-        "information about the inspection",
-        "information about this local authority",
-        "information about the local authority",
-        "local authority context",
-        "service information",
-        "areas covered by the visit",
-        "the inspection team",
-        "inspection team",
-        "context",
-        "children living in this area",
-        "children looked after in this area",
-        "child protection in this area",
-        "the inspection judgements and what they mean",
-        "the local authority",
-    ]) {
-        return Some(Section::Context);
-    }
-    if starts(&[
-        "findings",
-        "main findings",
-        "inspection findings",
-        "evaluation of progress",
-        "findings and evaluation of progress",
-        "the experiences and progress",
-        "experiences and progress",
-        "the impact of leaders",
-        "leadership",
-        "inspection judgements",
-        "children who need help",
-        "children looked after",
-        "adoption performance",
-        "overall effectiveness",
-        "safeguarding services",
-        "services for looked after children",
-        "how good are outcomes",
-        "quality of provision",
-        "ambition and prioritisation",
-        "performance management",
-        "partnership working",
-        "capacity for improvement",
-        "capacity to improve",
-        "record of main findings",
-        "the effectiveness of",
-        "review of the",
-        "outcomes for",
-        "children and young people are safe",
-        "being healthy",
-        "staying safe",
-        "enjoying and achieving",
-        "making a positive contribution",
-        "economic well-being",
-        "the contribution of",
-    ]) {
-        return Some(Section::Findings);
-    }
-    None
+    SegmentRules::bundled().section_of_heading(heading)
 }
 
 fn is_sign_off(text: &str) -> bool {
@@ -195,8 +184,13 @@ fn is_finding_text(s: &str) -> bool {
     true
 }
 
-/// Split a block's text into sentences (borrowed slices, trimmed).
+/// Split a block's text into sentences (borrowed slices, trimmed), by the bundled rules.
 pub fn split_sentences(text: &str) -> Vec<&str> {
+    split_sentences_with(text, SegmentRules::bundled())
+}
+
+/// Split a block's text into sentences (borrowed slices, trimmed).
+pub fn split_sentences_with<'t>(text: &'t str, rules: &SegmentRules) -> Vec<&'t str> {
     let mut out = Vec::new();
     let bytes = text.as_bytes();
     let mut start = 0;
@@ -218,7 +212,7 @@ pub fn split_sentences(text: &str) -> Vec<&str> {
                 }
                 if k < bytes.len()
                     && starts_sentence(&text[k..])
-                    && !is_abbreviation(text, start, i, &text[k..])
+                    && !is_abbreviation(text, start, i, &text[k..], rules)
                 {
                     let s = text[start..j].trim();
                     if !s.is_empty() {
@@ -254,7 +248,7 @@ fn starts_sentence(rest: &str) -> bool {
 }
 
 /// True when the full stop at `dot` closes an abbreviation or an initial.
-fn is_abbreviation(text: &str, start: usize, dot: usize, next: &str) -> bool {
+fn is_abbreviation(text: &str, start: usize, dot: usize, next: &str, rules: &SegmentRules) -> bool {
     if text.as_bytes()[dot] != b'.' {
         return false;
     }
@@ -268,7 +262,7 @@ fn is_abbreviation(text: &str, start: usize, dot: usize, next: &str) -> bool {
         return false;
     }
     let lower = word.to_lowercase();
-    if ABBREVIATIONS.contains(&lower.as_str()) {
+    if rules.is_abbreviation(&lower) {
         return true;
     }
     if lower == "no" || lower == "nos" {
