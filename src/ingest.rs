@@ -30,6 +30,8 @@ pub enum Loaded {
     Text {
         text: String,
         encoding: &'static str,
+        /// The file's size in bytes.
+        bytes: u64,
     },
     /// Not a report (unsupported type, empty, binary): the reason.
     Skipped(String),
@@ -183,7 +185,11 @@ pub fn decode(bytes: &[u8]) -> Loaded {
     if looks_binary(text.as_bytes()) {
         return Loaded::Skipped("binary content, not text".into());
     }
-    Loaded::Text { text, encoding }
+    Loaded::Text {
+        text,
+        encoding,
+        bytes: bytes.len() as u64,
+    }
 }
 
 /// NUL bytes or many control characters in the first 8 KB mean binary content.
@@ -205,7 +211,7 @@ mod tests {
 
     fn text(l: Loaded) -> (String, &'static str) {
         match l {
-            Loaded::Text { text, encoding } => (text, encoding),
+            Loaded::Text { text, encoding, .. } => (text, encoding),
             other => panic!("expected text, got {other:?}"),
         }
     }

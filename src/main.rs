@@ -183,30 +183,30 @@ fn run_pipeline(settings: &Settings, quiet: bool) -> anyhow::Result<ExitCode> {
         settings.lexicon.as_deref(),
         settings.authorities.as_deref(),
     )?;
+    let files = ofsted_themes::ingest::discover(&settings.input)?;
+    let mut sink = report::Sink::new(settings, &res)?;
     let pb = progress_bar(quiet);
-    let mut result = pipeline::run(settings, &res, false, &pb)?;
-    pb.finish_and_clear();
-    if !quiet {
-        for d in &result.docs {
-            if matches!(d.status, Status::Skipped | Status::Failed) {
-                eprintln!("{}: {}: {}", d.status, d.path.display(), d.message);
-            }
+    let mut stats = pipeline::run_streaming(&files, settings.threads, &res, false, &pb, |d| {
+        if !quiet && matches!(d.status, Status::Skipped | Status::Failed) {
+            pb.suspend(|| eprintln!("{}: {}: {}", d.status, d.path.display(), d.message));
         }
-    }
-    report::write_all(settings, &res, &mut result)?;
+        sink.add(d)
+    })?;
+    pb.finish_and_clear();
+    sink.finish(&mut stats)?;
     if !quiet {
         eprintln!(
             "{} files: {} ok, {} duplicate, {} skipped, {} failed; outputs in {} ({:.2} s)",
-            result.docs.len(),
-            result.count(Status::Ok),
-            result.count(Status::Duplicate),
-            result.count(Status::Skipped),
-            result.count(Status::Failed),
+            stats.files,
+            stats.count(Status::Ok),
+            stats.count(Status::Duplicate),
+            stats.count(Status::Skipped),
+            stats.count(Status::Failed),
             settings.output.display(),
-            result.wall.as_secs_f64()
+            stats.wall.as_secs_f64()
         );
     }
-    Ok(if result.count(Status::Failed) > 0 {
+    Ok(if stats.count(Status::Failed) > 0 {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS

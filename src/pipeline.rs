@@ -108,6 +108,8 @@ pub struct DocResult {
     pub findings: Vec<TaggedFinding>,
     pub kwic: Vec<Kwic>,
     pub times: StageTimes,
+    /// Size of the file in bytes (0 when it could not be read).
+    pub bytes: u64,
     /// Hash of the normalised text, for duplicate detection.
     dedup: Option<[u8; 32]>,
     /// The decoded text, kept only when asked (for `evaluate`).
@@ -212,11 +214,15 @@ pub fn process_file(
         findings: Vec::new(),
         kwic: Vec::new(),
         times,
+        bytes: 0,
         dedup: None,
         source: None,
     };
     let text = match loaded {
-        Loaded::Text { text, .. } => text,
+        Loaded::Text { text, bytes, .. } => {
+            doc.bytes = bytes;
+            text
+        }
         Loaded::Skipped(why) => {
             doc.status = Status::Skipped;
             doc.message = why;
@@ -343,74 +349,124 @@ fn kwic_row(
     }
 }
 
-/// All results of a run over a folder.
-pub struct RunResult {
-    pub docs: Vec<DocResult>,
+/// Counts and timings of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    /// Files found under the input folder.
+    pub files: usize,
+    /// Files by status, in the order of [`Status`]: ok, duplicate, skipped, failed.
+    pub counts: [usize; 4],
+    /// Bytes read from the input files.
+    pub input_bytes: u64,
+    pub findings: usize,
+    pub tags: usize,
     pub times: StageTimes,
     pub wall: Duration,
     /// Worker threads used.
     pub threads: usize,
 }
 
-impl RunResult {
+impl RunStats {
     pub fn count(&self, status: Status) -> usize {
-        self.docs.iter().filter(|d| d.status == status).count()
+        self.counts[status as usize]
     }
 }
 
-/// Process every file under `settings.input`.
+/// All results of a run over a folder, held in memory (for small corpora and evaluation).
+pub struct RunResult {
+    pub docs: Vec<DocResult>,
+    pub stats: RunStats,
+}
+
+impl RunResult {
+    pub fn count(&self, status: Status) -> usize {
+        self.stats.count(status)
+    }
+}
+
+/// Documents processed in parallel before their results are handed on in input order.
+const CHUNK: usize = 64;
+
+/// Process `files` on a pool of `threads` workers (0 = one per core), handing each result to
+/// `sink` in input order, with duplicates marked. Memory holds one chunk of documents at a time.
+pub fn run_streaming(
+    files: &[InputFile],
+    threads: usize,
+    res: &Resources,
+    keep_source: bool,
+    progress: &indicatif::ProgressBar,
+    mut sink: impl FnMut(DocResult) -> anyhow::Result<()>,
+) -> anyhow::Result<RunStats> {
+    let start = Instant::now();
+    progress.set_length(files.len() as u64);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
+    let n = pool.current_num_threads();
+    // One workspace per worker, kept across chunks so each word is stemmed once per worker.
+    let workspaces: Vec<std::sync::Mutex<Workspace>> = (0..n).map(|_| Default::default()).collect();
+    let mut stats = RunStats {
+        files: files.len(),
+        threads: n,
+        ..RunStats::default()
+    };
+    let mut seen: std::collections::HashMap<[u8; 32], String> = std::collections::HashMap::new();
+    for chunk in files.chunks(CHUNK.max(n * 8)) {
+        let docs: Vec<DocResult> = pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|f| {
+                    let i = rayon::current_thread_index().unwrap_or(0) % n;
+                    let mut ws = workspaces[i].lock().unwrap_or_else(|e| e.into_inner());
+                    let d = process_file(f, res, &mut ws, keep_source);
+                    progress.inc(1);
+                    d
+                })
+                .collect()
+        });
+        for mut d in docs {
+            mark_duplicate(&mut d, &mut seen);
+            stats.counts[d.status as usize] += 1;
+            stats.input_bytes += d.bytes;
+            stats.findings += d.findings.len();
+            stats.tags += d.findings.iter().map(|f| f.tags.len()).sum::<usize>();
+            stats.times.merge(&d.times);
+            sink(d)?;
+        }
+    }
+    stats.wall = start.elapsed();
+    Ok(stats)
+}
+
+/// Process every file under `settings.input`, keeping every result in memory.
 pub fn run(
     settings: &Settings,
     res: &Resources,
     keep_source: bool,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<RunResult> {
-    let start = Instant::now();
     let files = ingest::discover(&settings.input)?;
-    progress.set_length(files.len() as u64);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(settings.threads)
-        .build()
-        .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
-    let threads = pool.current_num_threads();
-    let mut docs: Vec<DocResult> = pool.install(|| {
-        files
-            .par_iter()
-            .map_init(Workspace::default, |ws, f| {
-                let d = process_file(f, res, ws, keep_source);
-                progress.inc(1);
-                d
-            })
-            .collect()
-    });
-    mark_duplicates(&mut docs);
-    let mut times = StageTimes::default();
-    for d in &docs {
-        times.merge(&d.times);
-    }
-    Ok(RunResult {
-        docs,
-        times,
-        wall: start.elapsed(),
-        threads,
-    })
+    let mut docs = Vec::with_capacity(files.len());
+    let stats = run_streaming(&files, settings.threads, res, keep_source, progress, |d| {
+        docs.push(d);
+        Ok(())
+    })?;
+    Ok(RunResult { docs, stats })
 }
 
-/// Later files with the same normalised text as an earlier one become duplicates.
-fn mark_duplicates(docs: &mut [DocResult]) {
-    let mut seen: std::collections::HashMap<[u8; 32], String> = std::collections::HashMap::new();
-    for d in docs.iter_mut() {
-        let Some(key) = d.dedup else { continue };
-        if d.status != Status::Ok {
-            continue;
-        }
-        if let Some(first) = seen.get(&key) {
-            d.status = Status::Duplicate;
-            d.message = format!("same text as {first}; not counted again");
-            d.findings.clear();
-            d.kwic.clear();
-        } else {
-            seen.insert(key, d.rel.clone());
-        }
+/// A file with the same normalised text as an earlier one becomes a duplicate.
+fn mark_duplicate(d: &mut DocResult, seen: &mut std::collections::HashMap<[u8; 32], String>) {
+    let Some(key) = d.dedup else { return };
+    if d.status != Status::Ok {
+        return;
+    }
+    if let Some(first) = seen.get(&key) {
+        d.status = Status::Duplicate;
+        d.message = format!("same text as {first}; not counted again");
+        d.findings.clear();
+        d.kwic.clear();
+    } else {
+        seen.insert(key, d.rel.clone());
     }
 }

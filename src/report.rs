@@ -14,7 +14,7 @@ use crate::charts;
 use crate::config::Settings;
 use crate::model::{Stance, Status};
 use crate::output::{frame_csv, frame_parquet, write_atomic, Table};
-use crate::pipeline::{Resources, RunResult, Stage};
+use crate::pipeline::{DocResult, Resources, RunResult, RunStats, Stage};
 use crate::summary;
 
 /// Columns stored as integers in Parquet.
@@ -38,35 +38,46 @@ pub const DOCUMENTS_HEADER: [&str; 15] = [
     "sha256",
 ];
 
-/// The facts the tables and summaries are built from (ok documents only).
+/// What the summaries keep of one report: its metadata and a few quotable findings.
+#[derive(Debug, Clone)]
+pub struct DocSummary {
+    pub rel: String,
+    pub metadata: crate::model::Metadata,
+    /// Up to [`QUOTES_PER_THEME`] findings per theme and stance (concern, strength).
+    pub quotes: Vec<Quote>,
+}
+
+/// A finding kept for quoting.
+#[derive(Debug, Clone)]
+pub struct Quote {
+    pub theme: usize,
+    pub stance: Stance,
+    pub finding_id: u32,
+    pub text: String,
+}
+
+/// Quotes kept per document, theme and stance.
+pub const QUOTES_PER_THEME: usize = 3;
+
+/// The facts the tables and summaries are built from (ok documents only): small, so that
+/// memory grows with the outputs, not with the corpus.
+#[derive(Default)]
 pub struct Facts {
     pub docs: Vec<DocFacts>,
-    /// Index into `RunResult::docs` for each entry of `docs`.
-    pub source: Vec<usize>,
+    /// One entry per `docs` entry.
+    pub summaries: Vec<DocSummary>,
     pub tags: Vec<TagFact>,
 }
 
-pub fn facts(run: &RunResult, res: &Resources) -> Facts {
-    let theme_index: BTreeMap<&str, usize> = res
-        .tagger
-        .book
-        .themes
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.id.as_str(), i))
-        .collect();
-    let mut out = Facts {
-        docs: Vec::new(),
-        source: Vec::new(),
-        tags: Vec::new(),
-    };
-    for (i, d) in run.docs.iter().enumerate() {
+impl Facts {
+    /// Record one document (only `ok` documents count).
+    pub fn add(&mut self, d: &DocResult, theme_index: &BTreeMap<String, usize>) {
         if d.status != Status::Ok {
-            continue;
+            return;
         }
         let a = d.metadata.authority.as_ref();
-        let di = out.docs.len();
-        out.docs.push(DocFacts {
+        let di = self.docs.len();
+        self.docs.push(DocFacts {
             document: d.rel.clone(),
             authority: a.map(|a| a.name.clone()).unwrap_or_default(),
             la_code: a.map(|a| a.la_code.clone()).unwrap_or_default(),
@@ -79,16 +90,55 @@ pub fn facts(run: &RunResult, res: &Resources) -> Facts {
                 .unwrap_or_default(),
             words: d.words as u64,
         });
-        out.source.push(i);
+        let mut quotes: Vec<Quote> = Vec::new();
         for f in &d.findings {
             for t in &f.tags {
-                out.tags.push(TagFact {
+                let theme = theme_index[t.theme.as_str()];
+                self.tags.push(TagFact {
                     doc: di,
-                    theme: theme_index[t.theme.as_str()],
+                    theme,
                     stance: t.stance,
                 });
+                let kept = quotes
+                    .iter()
+                    .filter(|q| q.theme == theme && q.stance == t.stance)
+                    .count();
+                if matches!(t.stance, Stance::Concern | Stance::Strength) && kept < QUOTES_PER_THEME
+                {
+                    quotes.push(Quote {
+                        theme,
+                        stance: t.stance,
+                        finding_id: f.finding.id,
+                        text: f.finding.text.clone(),
+                    });
+                }
             }
         }
+        self.summaries.push(DocSummary {
+            rel: d.rel.clone(),
+            metadata: d.metadata.clone(),
+            quotes,
+        });
+    }
+}
+
+/// Theme id -> index in the codebook.
+pub fn theme_index(res: &Resources) -> BTreeMap<String, usize> {
+    res.tagger
+        .book
+        .themes
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id.clone(), i))
+        .collect()
+}
+
+/// The facts of a run held in memory.
+pub fn facts(run: &RunResult, res: &Resources) -> Facts {
+    let index = theme_index(res);
+    let mut out = Facts::default();
+    for d in &run.docs {
+        out.add(d, &index);
     }
     out
 }
@@ -98,115 +148,280 @@ fn date(d: Option<chrono::NaiveDate>) -> String {
         .unwrap_or_default()
 }
 
-fn documents_table(run: &RunResult) -> Table {
-    let mut w = Table::new(&DOCUMENTS_HEADER);
-    for d in &run.docs {
-        let m = &d.metadata;
-        let a = m.authority.as_ref();
-        let counted = d.status == Status::Ok;
-        w.row([
+fn document_row(d: &DocResult) -> Vec<String> {
+    let m = &d.metadata;
+    let a = m.authority.as_ref();
+    let counted = d.status == Status::Ok;
+    vec![
+        d.rel.clone(),
+        d.status.as_str().to_string(),
+        d.message.clone(),
+        a.map(|a| a.name.clone()).unwrap_or_default(),
+        a.map(|a| a.la_code.clone()).unwrap_or_default(),
+        a.map(|a| a.region.clone()).unwrap_or_default(),
+        m.visit_type
+            .map(|v| v.as_str().to_string())
+            .unwrap_or_default(),
+        date(m.visit_start),
+        date(m.visit_end),
+        date(m.published),
+        m.year().map(|y| y.to_string()).unwrap_or_default(),
+        m.judgements_string(),
+        if counted || d.status == Status::Duplicate {
+            d.words.to_string()
+        } else {
+            String::new()
+        },
+        if counted {
+            d.findings.len().to_string()
+        } else {
+            String::new()
+        },
+        d.sha256.clone(),
+    ]
+}
+
+const FINDINGS_HEADER: [&str; 5] = ["document", "finding_id", "section", "text", "themes"];
+const TAGS_HEADER: [&str; 11] = [
+    "document",
+    "finding_id",
+    "authority",
+    "la_code",
+    "year",
+    "visit_type",
+    "section",
+    "theme",
+    "stance",
+    "matched",
+    "cues",
+];
+const KWIC_HEADER: [&str; 6] = ["document", "finding_id", "theme", "left", "match", "right"];
+
+/// Rows of the finding-level tables for one document: findings, tags, kwic.
+fn finding_rows(d: &DocResult) -> [Vec<Vec<String>>; 3] {
+    let mut findings = Vec::new();
+    let mut tags = Vec::new();
+    let mut kwic = Vec::new();
+    if d.status != Status::Ok {
+        return [findings, tags, kwic];
+    }
+    let a = d.metadata.authority.as_ref();
+    let authority = a.map(|a| a.name.as_str()).unwrap_or("");
+    let code = a.map(|a| a.la_code.as_str()).unwrap_or("");
+    let year = d.metadata.year().map(|y| y.to_string()).unwrap_or_default();
+    let vt = d.metadata.visit_type.map(|v| v.as_str()).unwrap_or("");
+    for f in &d.findings {
+        let id = f.finding.id.to_string();
+        findings.push(vec![
             d.rel.clone(),
-            d.status.as_str().to_string(),
-            d.message.clone(),
-            a.map(|a| a.name.clone()).unwrap_or_default(),
-            a.map(|a| a.la_code.clone()).unwrap_or_default(),
-            a.map(|a| a.region.clone()).unwrap_or_default(),
-            m.visit_type
-                .map(|v| v.as_str().to_string())
-                .unwrap_or_default(),
-            date(m.visit_start),
-            date(m.visit_end),
-            date(m.published),
-            m.year().map(|y| y.to_string()).unwrap_or_default(),
-            m.judgements_string(),
-            if counted || d.status == Status::Duplicate {
-                d.words.to_string()
-            } else {
-                String::new()
-            },
-            if counted {
-                d.findings.len().to_string()
-            } else {
-                String::new()
-            },
-            d.sha256.clone(),
+            id.clone(),
+            f.finding.section.as_str().to_string(),
+            f.finding.text.clone(),
+            f.themes_string(),
+        ]);
+        for t in &f.tags {
+            tags.push(vec![
+                d.rel.clone(),
+                id.clone(),
+                authority.to_string(),
+                code.to_string(),
+                year.clone(),
+                vt.to_string(),
+                f.finding.section.as_str().to_string(),
+                t.theme.clone(),
+                t.stance.as_str().to_string(),
+                t.matched.join(" | "),
+                t.cues.join(" | "),
+            ]);
+        }
+    }
+    for k in &d.kwic {
+        kwic.push(vec![
+            d.rel.clone(),
+            k.finding_id.to_string(),
+            k.theme.clone(),
+            k.left.clone(),
+            k.matched.clone(),
+            k.right.clone(),
         ]);
     }
-    w
+    [findings, tags, kwic]
 }
 
-fn findings_table(run: &RunResult) -> Table {
-    let mut w = Table::new(&["document", "finding_id", "section", "text", "themes"]);
-    for d in run.docs.iter().filter(|d| d.status == Status::Ok) {
-        for f in &d.findings {
-            w.row([
-                d.rel.as_str(),
-                &f.finding.id.to_string(),
-                f.finding.section.as_str(),
-                &f.finding.text,
-                &f.themes_string(),
-            ]);
-        }
+/// A CSV table streamed to a temporary file in the output folder, renamed into place at the end.
+struct StreamCsv {
+    name: &'static str,
+    writer: csv::Writer<std::io::BufWriter<tempfile::NamedTempFile>>,
+    /// Rows also kept in memory for Parquet, when asked for.
+    kept: Option<Table>,
+}
+
+impl StreamCsv {
+    fn new(
+        dir: &Path,
+        name: &'static str,
+        header: &[&str],
+        keep: bool,
+    ) -> anyhow::Result<StreamCsv> {
+        let tmp = tempfile::Builder::new()
+            .prefix(".ofsted-themes-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot write in output folder {}: {e}; choose a writable --output DIR",
+                    dir.display()
+                )
+            })?;
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(std::io::BufWriter::new(tmp));
+        writer.write_record(header)?;
+        Ok(StreamCsv {
+            name,
+            writer,
+            kept: keep.then(|| Table::new(header)),
+        })
     }
-    w
-}
 
-fn tags_table(run: &RunResult) -> Table {
-    let mut w = Table::new(&[
-        "document",
-        "finding_id",
-        "authority",
-        "la_code",
-        "year",
-        "visit_type",
-        "section",
-        "theme",
-        "stance",
-        "matched",
-        "cues",
-    ]);
-    for d in run.docs.iter().filter(|d| d.status == Status::Ok) {
-        let a = d.metadata.authority.as_ref();
-        let authority = a.map(|a| a.name.as_str()).unwrap_or("");
-        let code = a.map(|a| a.la_code.as_str()).unwrap_or("");
-        let year = d.metadata.year().map(|y| y.to_string()).unwrap_or_default();
-        let vt = d.metadata.visit_type.map(|v| v.as_str()).unwrap_or("");
-        for f in &d.findings {
-            for t in &f.tags {
-                w.row([
-                    d.rel.as_str(),
-                    &f.finding.id.to_string(),
-                    authority,
-                    code,
-                    &year,
-                    vt,
-                    f.finding.section.as_str(),
-                    &t.theme,
-                    t.stance.as_str(),
-                    &t.matched.join(" | "),
-                    &t.cues.join(" | "),
-                ]);
+    fn rows(&mut self, rows: Vec<Vec<String>>) -> anyhow::Result<()> {
+        for r in rows {
+            self.writer.write_record(&r)?;
+            if let Some(t) = &mut self.kept {
+                t.rows.push(r);
             }
         }
+        Ok(())
     }
-    w
+
+    /// Flush and rename into place.
+    fn finish(self, dir: &Path) -> anyhow::Result<Option<Table>> {
+        let path = dir.join(self.name);
+        let buf = self
+            .writer
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
+        let tmp = buf
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&path).map_err(|e| {
+            anyhow::anyhow!("cannot move {} into place: {}", path.display(), e.error)
+        })?;
+        Ok(self.kept)
+    }
 }
 
-fn kwic_table(run: &RunResult) -> Table {
-    let mut w = Table::new(&["document", "finding_id", "theme", "left", "match", "right"]);
-    for d in run.docs.iter().filter(|d| d.status == Status::Ok) {
-        for k in &d.kwic {
-            w.row([
-                d.rel.as_str(),
-                &k.finding_id.to_string(),
-                &k.theme,
-                &k.left,
-                &k.matched,
-                &k.right,
-            ]);
-        }
+/// Receives documents in input order as the pipeline finishes them, streams the row-level
+/// tables to disk, and keeps only the facts the aggregates, charts and summaries need.
+pub struct Sink<'a> {
+    settings: &'a Settings,
+    res: &'a Resources,
+    theme_index: BTreeMap<String, usize>,
+    tables: [StreamCsv; 4],
+    pub facts: Facts,
+}
+
+impl<'a> Sink<'a> {
+    /// Open the output folder and the streamed tables (nothing is renamed into place yet).
+    pub fn new(settings: &'a Settings, res: &'a Resources) -> anyhow::Result<Sink<'a>> {
+        let dir = &settings.output;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create output folder {}: {e}; choose a writable --output DIR",
+                dir.display()
+            )
+        })?;
+        let keep = settings.parquet;
+        Ok(Sink {
+            settings,
+            res,
+            theme_index: theme_index(res),
+            tables: [
+                StreamCsv::new(dir, "documents.csv", &DOCUMENTS_HEADER, keep)?,
+                StreamCsv::new(dir, "findings.csv", &FINDINGS_HEADER, keep)?,
+                StreamCsv::new(dir, "tags.csv", &TAGS_HEADER, keep)?,
+                StreamCsv::new(dir, "kwic.csv", &KWIC_HEADER, keep)?,
+            ],
+            facts: Facts::default(),
+        })
     }
-    w
+
+    /// Take one document's results.
+    pub fn add(&mut self, d: DocResult) -> anyhow::Result<()> {
+        self.tables[0].rows(vec![document_row(&d)])?;
+        let [findings, tags, kwic] = finding_rows(&d);
+        self.tables[1].rows(findings)?;
+        self.tables[2].rows(tags)?;
+        self.tables[3].rows(kwic)?;
+        self.facts.add(&d, &self.theme_index);
+        Ok(())
+    }
+
+    /// Build the aggregates, charts and summaries, and put every file in place.
+    /// Returns the paths written, relative to the output folder.
+    pub fn finish(self, stats: &mut RunStats) -> anyhow::Result<Vec<String>> {
+        let (settings, res, out_dir) = (self.settings, self.res, &self.settings.output);
+        let t = Instant::now();
+        let facts = self.facts;
+        let ids = res.tagger.book.ids();
+        let tables = aggregate::build(&facts.docs, &facts.tags, &ids)?;
+        stats.times.add(Stage::Aggregate, t.elapsed());
+
+        let t = Instant::now();
+        let mut written = Vec::new();
+        let mut kept = Vec::new();
+        for table in self.tables {
+            let name = table.name;
+            if let Some(rows) = table.finish(out_dir)? {
+                kept.push((name.trim_end_matches(".csv"), rows));
+            }
+            written.push(name.to_string());
+        }
+        let frames = [
+            ("themes_by_authority_year", &tables.by_authority_year),
+            ("themes_by_year", &tables.by_year),
+            ("themes_by_document", &tables.by_document),
+        ];
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        for (name, df) in &frames {
+            files.push((format!("{name}.csv"), frame_csv(df)?));
+        }
+        if settings.parquet {
+            for (name, t) in &kept {
+                files.push((
+                    format!("parquet/{name}.parquet"),
+                    frame_parquet(&t.frame(NUMERIC_COLUMNS)?)?,
+                ));
+            }
+            for (name, df) in &frames {
+                files.push((format!("parquet/{name}.parquet"), frame_parquet(df)?));
+            }
+        }
+        if settings.charts {
+            files.extend(charts(&tables, &facts, res)?);
+        }
+        let evaluation = settings
+            .evaluation
+            .as_deref()
+            .and_then(|p| summary::read_evaluation(p).ok());
+        files.extend(summary::render(
+            stats,
+            res,
+            &facts,
+            &tables,
+            evaluation.as_ref(),
+        )?);
+        for (name, bytes) in &files {
+            write_atomic(&out_dir.join(name), bytes)?;
+            written.push(name.clone());
+        }
+        stats.times.add(Stage::Write, t.elapsed());
+        let run_json = run_json(settings, res, stats, &written);
+        write_atomic(&out_dir.join("run.json"), run_json.as_bytes())?;
+        written.push("run.json".into());
+        Ok(written)
+    }
 }
 
 /// Values of an i64/i32/f64 column as f64 (nulls as None).
@@ -465,82 +680,7 @@ fn authority_charts(facts: &Facts, res: &Resources) -> anyhow::Result<Vec<(Strin
         .collect()
 }
 
-/// Write every output of a run. Returns the paths written, relative to the output folder.
-pub fn write_all(
-    settings: &Settings,
-    res: &Resources,
-    run: &mut RunResult,
-) -> anyhow::Result<Vec<String>> {
-    let out_dir = &settings.output;
-    std::fs::create_dir_all(out_dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot create output folder {}: {e}; choose a writable --output DIR",
-            out_dir.display()
-        )
-    })?;
-    let t = Instant::now();
-    let facts = facts(run, res);
-    let ids = res.tagger.book.ids();
-    let tables = aggregate::build(&facts.docs, &facts.tags, &ids)?;
-    run.times.add(Stage::Aggregate, t.elapsed());
-
-    let t = Instant::now();
-    let rows = [
-        ("documents", documents_table(run)),
-        ("findings", findings_table(run)),
-        ("tags", tags_table(run)),
-        ("kwic", kwic_table(run)),
-    ];
-    let frames = [
-        ("themes_by_authority_year", &tables.by_authority_year),
-        ("themes_by_year", &tables.by_year),
-        ("themes_by_document", &tables.by_document),
-    ];
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    for (name, t) in &rows {
-        files.push((format!("{name}.csv"), t.csv()));
-    }
-    for (name, df) in &frames {
-        files.push((format!("{name}.csv"), frame_csv(df)?));
-    }
-    if settings.parquet {
-        for (name, t) in &rows {
-            files.push((
-                format!("parquet/{name}.parquet"),
-                frame_parquet(&t.frame(NUMERIC_COLUMNS)?)?,
-            ));
-        }
-        for (name, df) in &frames {
-            files.push((format!("parquet/{name}.parquet"), frame_parquet(df)?));
-        }
-    }
-    if settings.charts {
-        files.extend(charts(&tables, &facts, res)?);
-    }
-    let evaluation = settings
-        .evaluation
-        .as_deref()
-        .and_then(|p| summary::read_evaluation(p).ok());
-    files.extend(summary::render(
-        run,
-        res,
-        &facts,
-        &tables,
-        evaluation.as_ref(),
-    )?);
-    let mut written = Vec::new();
-    for (name, bytes) in &files {
-        write_atomic(&out_dir.join(name), bytes)?;
-        written.push(name.clone());
-    }
-    run.times.add(Stage::Write, t.elapsed());
-    let run_json = run_json(settings, res, run, &written);
-    write_atomic(&out_dir.join("run.json"), run_json.as_bytes())?;
-    written.push("run.json".into());
-    Ok(written)
-}
-
-fn run_json(settings: &Settings, res: &Resources, run: &RunResult, written: &[String]) -> String {
+fn run_json(settings: &Settings, res: &Resources, stats: &RunStats, written: &[String]) -> String {
     let mut counts = serde_json::Map::new();
     for s in [
         Status::Ok,
@@ -548,21 +688,15 @@ fn run_json(settings: &Settings, res: &Resources, run: &RunResult, written: &[St
         Status::Skipped,
         Status::Failed,
     ] {
-        counts.insert(s.as_str().into(), json!(run.count(s)));
+        counts.insert(s.as_str().into(), json!(stats.count(s)));
     }
     let mut stages = serde_json::Map::new();
     for s in Stage::ALL {
         stages.insert(
             s.as_str().into(),
-            json!((run.times.get(s).as_secs_f64() * 1e4).round() / 1e4),
+            json!((stats.times.get(s).as_secs_f64() * 1e4).round() / 1e4),
         );
     }
-    let bytes: u64 = run
-        .docs
-        .iter()
-        .filter_map(|d| std::fs::metadata(&d.path).ok())
-        .map(|m| m.len())
-        .sum();
     let v = json!({
         "tool": "ofsted-themes",
         "version": env!("CARGO_PKG_VERSION"),
@@ -572,25 +706,17 @@ fn run_json(settings: &Settings, res: &Resources, run: &RunResult, written: &[St
         "codebook": res.codebook_source,
         "codebook_sha256": res.codebook_hash,
         "themes": res.tagger.book.themes.len(),
-        "files": run.docs.len(),
-        "input_bytes": bytes,
+        "files": stats.files,
+        "input_bytes": stats.input_bytes,
         "status": counts,
-        "findings": run.docs.iter().map(|d| d.findings.len()).sum::<usize>(),
-        "tags": run.docs.iter().flat_map(|d| &d.findings).map(|f| f.tags.len()).sum::<usize>(),
-        "threads": run.threads,
+        "findings": stats.findings,
+        "tags": stats.tags,
+        "threads": stats.threads,
         "seconds": {
-            "wall": (run.wall.as_secs_f64() * 1e4).round() / 1e4,
+            "wall": (stats.wall.as_secs_f64() * 1e4).round() / 1e4,
             "stages": stages,
         },
         "outputs": written,
     });
     serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
-}
-
-/// Whether `path` is inside `dir` (used to refuse writing outputs into the input folder).
-pub fn is_inside(path: &Path, dir: &Path) -> bool {
-    match (path.canonicalize(), dir.canonicalize()) {
-        (Ok(p), Ok(d)) => p.starts_with(d),
-        _ => false,
-    }
 }

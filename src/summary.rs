@@ -4,14 +4,15 @@
 //! Plain CommonMark with pipe tables: renders on GitHub and converts with pandoc. Links to
 //! charts are relative to the output folder.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::aggregate::{cols, Tables};
-use crate::model::{Stance, Status, TaggedFinding};
-use crate::pipeline::{DocResult, Resources, RunResult};
+use crate::model::{Stance, Status};
+use crate::pipeline::{Resources, RunStats};
 use crate::report::Facts;
+use crate::report::{DocSummary, Quote};
 
 /// Quotes shown per theme in an authority summary.
 const QUOTES: usize = 3;
@@ -67,7 +68,7 @@ fn pct(v: f64) -> String {
 
 /// Render `summary.md` and one file per authority.
 pub fn render(
-    run: &RunResult,
+    stats: &RunStats,
     res: &Resources,
     facts: &Facts,
     tables: &Tables,
@@ -75,14 +76,18 @@ pub fn render(
 ) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let book = &res.tagger.book;
     let mut md = String::new();
-    let ok: Vec<&DocResult> = facts.source.iter().map(|&i| &run.docs[i]).collect();
-    let authorities: BTreeMap<&str, Vec<&DocResult>> =
-        ok.iter().fold(BTreeMap::new(), |mut m, d| {
-            if let Some(a) = &d.metadata.authority {
-                m.entry(a.name.as_str()).or_insert_with(Vec::new).push(*d);
-            }
-            m
-        });
+    let ok: &[DocSummary] = &facts.summaries;
+    let mut authorities: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, d) in ok.iter().enumerate() {
+        if let Some(a) = &d.metadata.authority {
+            authorities.entry(a.name.as_str()).or_default().push(i);
+        }
+    }
+    // (document, theme, stance) -> findings
+    let mut counts: HashMap<(usize, usize, Stance), usize> = HashMap::new();
+    for t in &facts.tags {
+        *counts.entry((t.doc, t.theme, t.stance)).or_default() += 1;
+    }
     let _ = writeln!(md, "# Themes in Ofsted children's services reports\n");
     let years: Vec<i32> = ok.iter().filter_map(|d| d.metadata.year()).collect();
     let span = match (years.iter().min(), years.iter().max()) {
@@ -95,18 +100,18 @@ pub fn render(
         "{} reports about {} local authorities{span}. Files read: {} ({} ok, {} duplicate, {} skipped, {} failed; see `documents.csv`).\n",
         ok.len(),
         authorities.len(),
-        run.docs.len(),
-        run.count(Status::Ok),
-        run.count(Status::Duplicate),
-        run.count(Status::Skipped),
-        run.count(Status::Failed)
+        stats.files,
+        stats.count(Status::Ok),
+        stats.count(Status::Duplicate),
+        stats.count(Status::Skipped),
+        stats.count(Status::Failed)
     );
     // Reports by visit type and year.
     let mut grid: BTreeMap<String, BTreeMap<i32, usize>> = BTreeMap::new();
     let mut all_years: Vec<i32> = years.clone();
     all_years.sort_unstable();
     all_years.dedup();
-    for d in &ok {
+    for d in ok {
         let vt = d
             .metadata
             .visit_type
@@ -228,7 +233,10 @@ pub fn render(
             docs.len(),
             if docs.len() == 1 { "" } else { "s" }
         );
-        files.push((file, authority_summary(name, docs, res).into_bytes()));
+        files.push((
+            file,
+            authority_summary(name, docs, ok, &counts, res).into_bytes(),
+        ));
     }
     let mut out = vec![("summary.md".to_string(), md.into_bytes())];
     out.extend(files);
@@ -255,24 +263,29 @@ fn direction(points: &[(f64, f64)]) -> String {
     }
 }
 
-fn quote(d: &DocResult, f: &TaggedFinding) -> String {
+fn quote(d: &DocSummary, q: &Quote) -> String {
     format!(
         "> {}\n>\n> — `{}`, finding {}\n",
-        f.finding.text, d.rel, f.finding.id
+        q.text, d.rel, q.finding_id
     )
 }
 
-fn authority_summary(name: &str, docs: &[&DocResult], res: &Resources) -> String {
+fn authority_summary(
+    name: &str,
+    docs: &[usize],
+    all: &[DocSummary],
+    counts: &HashMap<(usize, usize, Stance), usize>,
+    res: &Resources,
+) -> String {
     let book = &res.tagger.book;
-    let mut docs: Vec<&DocResult> = docs.to_vec();
-    docs.sort_by_key(|d| {
-        (
-            d.metadata.visit_start.or(d.metadata.published),
-            d.rel.clone(),
-        )
+    let mut docs: Vec<usize> = docs.to_vec();
+    docs.sort_by_key(|&i| {
+        let m = &all[i].metadata;
+        (m.visit_start.or(m.published), all[i].rel.clone())
     });
+    let count = |d: usize, t: usize, s: Stance| counts.get(&(d, t, s)).copied().unwrap_or(0);
     let mut md = String::new();
-    let a = docs[0].metadata.authority.as_ref();
+    let a = all[docs[0]].metadata.authority.as_ref();
     let _ = writeln!(
         md,
         "# {name}\n\n{} ({} region). {} report{}.\n",
@@ -281,7 +294,12 @@ fn authority_summary(name: &str, docs: &[&DocResult], res: &Resources) -> String
         docs.len(),
         if docs.len() == 1 { "" } else { "s" }
     );
-    if docs.iter().filter(|d| d.metadata.year().is_some()).count() >= 2 {
+    if docs
+        .iter()
+        .filter(|&&i| all[i].metadata.year().is_some())
+        .count()
+        >= 2
+    {
         let _ = writeln!(
             md,
             "![{name}: concern findings per report](../charts/authority/{}.png)\n",
@@ -292,15 +310,15 @@ fn authority_summary(name: &str, docs: &[&DocResult], res: &Resources) -> String
         md,
         "## Visits\n\n| visit start | visit type | judgements | document |\n|---|---|---|---|"
     );
-    for d in &docs {
-        let m = &d.metadata;
+    for &i in &docs {
+        let m = &all[i].metadata;
         let _ = writeln!(
             md,
             "| {} | {} | {} | `{}` |",
             m.visit_start.map(|d| d.to_string()).unwrap_or_default(),
             m.visit_type.map(|v| v.as_str()).unwrap_or(""),
             escape(&m.judgements_string().replace(';', "; ")),
-            d.rel
+            all[i].rel
         );
     }
     for (heading, stance) in [
@@ -308,71 +326,53 @@ fn authority_summary(name: &str, docs: &[&DocResult], res: &Resources) -> String
         ("Strengths", Stance::Strength),
     ] {
         let _ = writeln!(md, "\n## {heading}\n");
-        let mut any = false;
         // Themes ordered by how often they are raised with this stance.
-        let mut per_theme: Vec<(usize, Vec<(&DocResult, &TaggedFinding)>)> = book
-            .themes
-            .iter()
-            .map(|t| {
-                let list: Vec<(&DocResult, &TaggedFinding)> = docs
-                    .iter()
-                    .flat_map(|d| d.findings.iter().map(move |f| (*d, f)))
-                    .filter(|(_, f)| f.tags.iter().any(|x| x.theme == t.id && x.stance == stance))
-                    .collect();
-                (0, list)
-            })
-            .enumerate()
-            .map(|(i, (_, l))| (i, l))
+        let mut per_theme: Vec<(usize, usize)> = (0..book.themes.len())
+            .map(|t| (t, docs.iter().map(|&d| count(d, t, stance)).sum()))
+            .filter(|(_, n)| *n > 0)
             .collect();
-        per_theme.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
-        for (ti, list) in per_theme.iter().filter(|(_, l)| !l.is_empty()) {
-            any = true;
+        per_theme.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (t, n) in &per_theme {
             let _ = writeln!(
                 md,
-                "### {} ({} finding{})\n",
-                book.themes[*ti].label,
-                list.len(),
-                if list.len() == 1 { "" } else { "s" }
+                "### {} ({n} finding{})\n",
+                book.themes[*t].label,
+                if *n == 1 { "" } else { "s" }
             );
-            for (d, f) in list.iter().take(QUOTES) {
-                let _ = writeln!(md, "{}", quote(d, f));
+            let quotes = docs.iter().flat_map(|&d| {
+                all[d]
+                    .quotes
+                    .iter()
+                    .filter(move |q| q.theme == *t && q.stance == stance)
+                    .map(move |q| (d, q))
+            });
+            for (d, q) in quotes.take(QUOTES) {
+                let _ = writeln!(md, "{}", quote(&all[d], q));
             }
         }
-        if !any {
+        if per_theme.is_empty() {
             let _ = writeln!(md, "None found.");
         }
     }
     let _ = writeln!(md, "\n## Persistent concerns\n");
     let mut persistent = Vec::new();
-    for t in &book.themes {
-        let raised: Vec<bool> = docs
-            .iter()
-            .map(|d| {
-                d.findings.iter().any(|f| {
-                    f.tags
-                        .iter()
-                        .any(|x| x.theme == t.id && x.stance == Stance::Concern)
-                })
-            })
-            .collect();
-        let runs: Vec<String> = raised
+    let year = |i: usize| {
+        all[i]
+            .metadata
+            .year()
+            .map(|y| y.to_string())
+            .unwrap_or_else(|| "?".into())
+    };
+    for (t, theme) in book.themes.iter().enumerate() {
+        let runs: Vec<String> = docs
             .windows(2)
-            .enumerate()
-            .filter(|(_, w)| w[0] && w[1])
-            .map(|(i, _)| {
-                let y = |d: &DocResult| {
-                    d.metadata
-                        .year()
-                        .map(|y| y.to_string())
-                        .unwrap_or_else(|| "?".into())
-                };
-                format!("{} and {}", y(docs[i]), y(docs[i + 1]))
-            })
+            .filter(|w| count(w[0], t, Stance::Concern) > 0 && count(w[1], t, Stance::Concern) > 0)
+            .map(|w| format!("{} and {}", year(w[0]), year(w[1])))
             .collect();
         if !runs.is_empty() {
             persistent.push(format!(
                 "- {}: raised as a concern in consecutive visits ({})",
-                t.label,
+                theme.label,
                 runs.join("; ")
             ));
         }
