@@ -9,6 +9,7 @@
 
 pub mod aggregate;
 pub mod analyse;
+pub mod bench;
 pub mod charts;
 pub mod codebook;
 pub mod config;

@@ -80,6 +80,23 @@ enum Command {
         #[arg(long, value_name = "X")]
         min_f1: Option<f64>,
     },
+    /// Benchmark: the whole pipeline on a corpus repeated N times, beside ripgrep's raw scan.
+    #[command(after_help = "Example:
+  ofsted-themes bench --corpus ../shared/corpus/ofsted-csc --times 10 --work /tmp/ofsted-bench")]
+    Bench {
+        /// Folder of real reports to repeat.
+        #[arg(long, value_name = "DIR")]
+        corpus: PathBuf,
+        /// How many copies of the folder.
+        #[arg(long, default_value_t = 10)]
+        times: usize,
+        /// Scratch folder for the scale corpus and the outputs.
+        #[arg(long, value_name = "DIR", default_value = "target/bench")]
+        work: PathBuf,
+        /// Worker threads (default: one per core).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        threads: usize,
+    },
     /// Check or list a codebook.
     Codebook {
         #[command(subcommand)]
@@ -137,6 +154,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output,
             min_f1,
         } => evaluate_cmd(gold, input, codebook, lexicon, output, min_f1),
+        Command::Bench {
+            corpus,
+            times,
+            work,
+            threads,
+        } => {
+            let res = Resources::load(None, None, None)?;
+            ofsted_themes::bench::run(
+                &ofsted_themes::bench::BenchOptions {
+                    corpus,
+                    times,
+                    work,
+                    threads,
+                },
+                &res,
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Codebook { action } => match action {
             CodebookAction::Check { file } => {
                 let book = Codebook::load(&file)?;
