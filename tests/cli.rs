@@ -406,3 +406,22 @@ fn codebook_check_lists_every_problem() {
     let show = run(&["codebook", "show"]);
     assert!(String::from_utf8_lossy(&show.stdout).contains("strategy_meetings (required)"));
 }
+
+#[test]
+fn parquet_tables_on_request() {
+    let out = tempfile::tempdir().unwrap();
+    let o = run(&["run", "pipelines/default.toml", "--parquet", "--quiet", "--output", s(out.path())]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for name in [
+        "documents",
+        "findings",
+        "tags",
+        "kwic",
+        "themes_by_authority_year",
+        "themes_by_year",
+        "themes_by_document",
+    ] {
+        let bytes = fs::read(out.path().join(format!("parquet/{name}.parquet"))).unwrap();
+        assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"), "{name} is not Parquet");
+    }
+}
