@@ -103,6 +103,26 @@ impl PipelineFile {
     }
 }
 
+/// Remove `dir/..` pairs from a relative path, so that `pipelines/../data/x` reads `data/x`.
+fn tidy(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
+}
+
 impl Settings {
     /// Combine a pipeline file (if any) with command-line overrides.
     pub fn resolve(pipeline: Option<&Path>, over: Overrides) -> anyhow::Result<Settings> {
@@ -113,7 +133,15 @@ impl Settings {
             ),
             None => (PipelineFile::default(), PathBuf::new()),
         };
-        let rel = |p: Option<PathBuf>| p.map(|p| if p.is_absolute() { p } else { base.join(p) });
+        let rel = |p: Option<PathBuf>| {
+            p.map(|p| {
+                if p.is_absolute() {
+                    p
+                } else {
+                    tidy(&base.join(p))
+                }
+            })
+        };
         let input = over.input.or_else(|| rel(file.input.clone())).ok_or_else(|| {
             anyhow::anyhow!("no input folder: give a pipeline file with `input = \"...\"` or pass --input DIR")
         })?;
@@ -179,6 +207,19 @@ mod tests {
         assert_eq!(s.output, PathBuf::from("elsewhere"));
         assert_eq!(s.threads, 3);
         assert_eq!(s.name, "x");
+    }
+
+    #[test]
+    fn paths_are_tidied() {
+        assert_eq!(
+            tidy(Path::new("pipelines/../data/x.toml")),
+            PathBuf::from("data/x.toml")
+        );
+        assert_eq!(
+            tidy(Path::new("../shared/./a")),
+            PathBuf::from("../shared/a")
+        );
+        assert_eq!(tidy(Path::new("a/..")), PathBuf::from("."));
     }
 
     #[test]

@@ -179,6 +179,7 @@ pub fn render(
         .f64()?
         .iter()
         .collect();
+    let reports_col: Vec<Option<i64>> = by_year.column(cols::REPORTS)?.i64()?.iter().collect();
     let _ = writeln!(md, "| theme | findings | strength | concern | mixed | neutral | reports raising it as a concern | direction |\n|---|---:|---:|---:|---:|---:|---:|---|");
     for (ti, t) in book.themes.iter().enumerate() {
         let mut counts = [0usize; 4];
@@ -189,9 +190,9 @@ pub fn render(
                 docs_concern.insert(tag.doc);
             }
         }
-        let points: Vec<(f64, f64)> = (0..theme_col.len())
+        let points: Vec<(f64, f64, usize)> = (0..theme_col.len())
             .filter(|&i| theme_col[i] == t.id)
-            .filter_map(|i| Some((year_col[i]? as f64, share_col[i]?)))
+            .filter_map(|i| Some((year_col[i]? as f64, share_col[i]?, reports_col[i]? as usize)))
             .collect();
         let _ = writeln!(
             md,
@@ -243,9 +244,23 @@ pub fn render(
     Ok(out)
 }
 
-fn direction(points: &[(f64, f64)]) -> String {
-    if points.len() < 2 {
-        return "one year only".into();
+/// Years need at least this many reports to count towards a direction.
+const MIN_REPORTS_FOR_TREND: usize = 5;
+/// And a direction needs at least this many such years.
+const MIN_YEARS_FOR_TREND: usize = 3;
+
+/// The direction of (year, share, reports) points: rising, falling or steady, from the
+/// least-squares slope over the years with enough reports to say.
+fn direction(points: &[(f64, f64, usize)]) -> String {
+    let points: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|p| p.2 >= MIN_REPORTS_FOR_TREND)
+        .map(|p| (p.0, p.1))
+        .collect();
+    if points.len() < MIN_YEARS_FOR_TREND {
+        return format!(
+            "too few reports to tell (needs {MIN_YEARS_FOR_TREND} years of {MIN_REPORTS_FOR_TREND}+ reports)"
+        );
     }
     let n = points.len() as f64;
     let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
@@ -408,18 +423,23 @@ mod tests {
 
     #[test]
     fn direction_reads_the_slope() {
+        let p = |y: f64, v: f64| (y, v, 10);
         assert_eq!(
-            direction(&[(2018.0, 0.1), (2019.0, 0.3), (2020.0, 0.5)]),
+            direction(&[p(2018.0, 0.1), p(2019.0, 0.3), p(2020.0, 0.5)]),
             "rising (2018 to 2020)"
         );
         assert_eq!(
-            direction(&[(2018.0, 0.5), (2020.0, 0.1)]),
+            direction(&[p(2018.0, 0.5), p(2019.0, 0.3), p(2020.0, 0.1)]),
             "falling (2018 to 2020)"
         );
         assert_eq!(
-            direction(&[(2018.0, 0.5), (2020.0, 0.51)]),
+            direction(&[p(2018.0, 0.5), p(2019.0, 0.52), p(2020.0, 0.51)]),
             "steady (2018 to 2020)"
         );
-        assert_eq!(direction(&[(2018.0, 0.5)]), "one year only");
+        // Years with few reports do not count.
+        assert!(
+            direction(&[p(2018.0, 0.1), (2019.0, 0.9, 1), p(2020.0, 0.2)])
+                .starts_with("too few reports")
+        );
     }
 }
