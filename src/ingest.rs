@@ -3,7 +3,8 @@
 //! The folder is walked recursively in sorted order; every file found becomes one
 //! [`InputFile`], and every problem met on the way (an unreadable folder, a symbolic link
 //! loop) becomes one too, so that each is accounted for in `documents.csv`. Plain text is read
-//! as UTF-8 (a byte-order mark is honoured, UTF-16 included), falling back to Windows-1252.
+//! as UTF-8 (a byte-order mark is honoured, UTF-16 included), falling back to Windows-1252;
+//! PDFs are read in-process ([`crate::pdf`]), within a time limit.
 
 use std::path::{Path, PathBuf};
 
@@ -125,33 +126,59 @@ pub fn load(file: &InputFile) -> (Loaded, String) {
     let ext = extension(&file.path);
     match ext.as_deref() {
         Some("txt") | Some("text") | Some("md") => {}
-        Some("pdf") => {
-            return skipped("pdf files are not read yet; convert it to text first".into())
-        }
+        Some("pdf") => return load_pdf(file),
         Some(other) => {
             return skipped(format!(
-                "unsupported file type '.{other}'; only .txt and .md reports are read"
+                "unsupported file type '.{other}'; only .txt, .md and .pdf reports are read"
             ))
         }
-        None => return skipped("no file extension; only .txt and .md reports are read".into()),
+        None => {
+            return skipped("no file extension; only .txt, .md and .pdf reports are read".into())
+        }
     }
-    let meta = match std::fs::metadata(&file.path) {
-        Ok(m) => m,
-        Err(e) => return (Loaded::Failed(format!("cannot read: {e}")), String::new()),
-    };
-    if meta.len() > MAX_FILE_BYTES {
-        return skipped(format!(
-            "file is {} MB, larger than the {} MB limit for one report",
-            meta.len() / (1024 * 1024),
-            MAX_FILE_BYTES / (1024 * 1024)
-        ));
-    }
-    let bytes = match std::fs::read(&file.path) {
+    let bytes = match read_bounded(file) {
         Ok(b) => b,
-        Err(e) => return (Loaded::Failed(format!("cannot read: {e}")), String::new()),
+        Err(l) => return (l, String::new()),
     };
     let sha = crate::pipeline::hex(&Sha256::digest(&bytes));
     (decode(&bytes), sha)
+}
+
+/// Longest time one PDF may take to read before it is given up as failed.
+pub const PDF_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Read a PDF's text in-process. Image-only PDFs are skipped (no report text); encrypted,
+/// truncated, unreadable or too slow ones fail.
+fn load_pdf(file: &InputFile) -> (Loaded, String) {
+    let bytes = match read_bounded(file) {
+        Ok(b) => b,
+        Err(l) => return (l, String::new()),
+    };
+    let sha = crate::pipeline::hex(&Sha256::digest(&bytes));
+    let loaded = match crate::pdf::extract_text(&bytes, PDF_TIME_LIMIT) {
+        Ok(text) => Loaded::Text {
+            text,
+            encoding: "pdf",
+            bytes: bytes.len() as u64,
+        },
+        Err(p @ crate::pdf::PdfProblem::ImageOnly) => Loaded::Skipped(p.to_string()),
+        Err(p) => Loaded::Failed(p.to_string()),
+    };
+    (loaded, sha)
+}
+
+/// Read a file's bytes, refusing ones over the size limit.
+fn read_bounded(file: &InputFile) -> Result<Vec<u8>, Loaded> {
+    let meta =
+        std::fs::metadata(&file.path).map_err(|e| Loaded::Failed(format!("cannot read: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Loaded::Skipped(format!(
+            "file is {} MB, larger than the {} MB limit for one report",
+            meta.len() / (1024 * 1024),
+            MAX_FILE_BYTES / (1024 * 1024)
+        )));
+    }
+    std::fs::read(&file.path).map_err(|e| Loaded::Failed(format!("cannot read: {e}")))
 }
 
 fn skipped(why: String) -> (Loaded, String) {

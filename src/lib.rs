@@ -3,7 +3,7 @@
 //! concerns, in which authority and year, with the sentences to prove it.
 //!
 //! Stages, each a module with typed input and output, data flowing one way:
-//! [`ingest`] -> [`normalise`] -> [`metadata`] -> [`segment`] -> [`analyse`] + [`tag`] ->
+//! [`ingest`] (with [`pdf`]) -> [`normalise`] -> [`metadata`] -> [`segment`] -> [`analyse`] + [`tag`] ->
 //! [`stance`] -> [`aggregate`] -> [`report`] (CSV, Parquet, [`charts`], [`summary`]).
 //! [`pipeline`] runs them; [`evaluate`] measures agreement with hand coding.
 
@@ -20,6 +20,7 @@ pub mod metadata;
 pub mod model;
 pub mod normalise;
 pub mod output;
+pub mod pdf;
 pub mod phrase;
 pub mod pipeline;
 pub mod reference;

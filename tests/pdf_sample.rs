@@ -1,0 +1,56 @@
+//! The real Ofsted PDFs in `../shared/corpus/pdf-sample/pdf` (when that folder exists): every
+//! one is read in-process and resolves to the authority its manifest names.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ofsted-themes");
+
+fn rows(path: &std::path::Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            header
+                .iter()
+                .cloned()
+                .zip(rec.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn sample_pdfs_match_their_manifest() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let sample = repo.join("../shared/corpus/pdf-sample");
+    if !sample.join("pdf").is_dir() {
+        eprintln!("skipped: {} not found", sample.join("pdf").display());
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(BIN)
+        .args(["run", "--quiet", "--input"])
+        .arg(sample.join("pdf"))
+        .arg("--output")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let manifest: BTreeMap<String, String> = rows(&sample.join("manifest.csv"))
+        .into_iter()
+        .map(|r| (format!("{}.pdf", r["id"]), r["ons_code"].clone()))
+        .collect();
+    let docs = rows(&out.path().join("documents.csv"));
+    assert_eq!(docs.len(), manifest.len());
+    for d in &docs {
+        assert_eq!(d["status"], "ok", "{d:?}");
+        assert_eq!(d["la_code"], manifest[&d["document"]], "{}", d["document"]);
+        assert!(
+            !d["visit_type"].is_empty() && !d["visit_start"].is_empty(),
+            "{d:?}"
+        );
+        assert!(d["findings"].parse::<usize>().unwrap() > 20, "{d:?}");
+    }
+}
