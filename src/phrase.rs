@@ -20,6 +20,8 @@ const BASE: u32 = 0xE000;
 const MAX_SYMBOLS: usize = 0xF8FF - 0xE000;
 const FILLER: char = '\u{E000}';
 const UNSET: u32 = u32::MAX;
+/// Most readings one pattern may expand to.
+const MAX_ALTERNATIVES: usize = 4096;
 
 /// One occurrence of a pattern: tokens `start..end` of the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -44,6 +46,8 @@ pub struct PhraseMatcher {
     exact: HashMap<Box<str>, u32>,
     /// Wildcard prefixes, longest first.
     prefixes: Vec<(Box<str>, u32)>,
+    /// (exact symbol, prefix symbol) -> the symbol of a word satisfying both.
+    combos: HashMap<(u32, u32), u32>,
 }
 
 impl PhraseMatcher {
@@ -82,36 +86,89 @@ impl PhraseMatcher {
             .enumerate()
             .map(|(i, k)| (Box::from(*k), (exact_keys.len() + 1 + i) as u32))
             .collect();
-        let prefix_sym = |key: &str| prefixes.iter().find(|(k, _)| &**k == key).map(|(_, s)| *s);
-
+        // A word can satisfy an exact stem and a wildcard at once ("effective" has the stem
+        // "effect" and starts with "effective"). Such a word gets a symbol of its own for the
+        // pair, accepted wherever either is; pairs are made for stems and prefixes that share
+        // their first three letters.
+        let mut combos: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut next = total as u32 + 1;
+        for (ei, e) in exact_keys.iter().enumerate() {
+            for (p, ps) in &prefixes {
+                if e.chars().take(3).eq(p.chars().take(3)) {
+                    combos.insert((ei as u32 + 1, *ps), next);
+                    next += 1;
+                }
+            }
+        }
+        if next as usize >= MAX_SYMBOLS {
+            anyhow::bail!(
+                "too many distinct words in patterns ({next}); the limit is {MAX_SYMBOLS}"
+            );
+        }
         let mut strings: Vec<String> = Vec::new();
         let mut owner = Vec::new();
         for (pi, p) in patterns.iter().enumerate() {
             let n = p.stems.len();
-            let head: String = p.stems[..n - usize::from(p.prefix_last)]
-                .iter()
-                .map(|s| sym_char(exact[s.as_str()]))
-                .collect();
-            if p.prefix_last {
-                let pre = &p.stems[n - 1];
-                let mut lasts = vec![prefix_sym(pre).expect("prefix registered")];
-                // A word whose stem is itself a pattern stem maps to that stem's symbol;
-                // the wildcard must still match it.
-                let mut also: Vec<u32> = exact
-                    .iter()
-                    .filter(|(k, _)| k.starts_with(pre.as_str()))
-                    .map(|(_, &s)| s)
-                    .collect();
-                also.sort_unstable();
-                lasts.extend(also);
-                for s in lasts {
-                    let mut st = head.clone();
-                    st.push(sym_char(s));
-                    strings.push(st);
-                    owner.push(pi);
+            // The symbols each position accepts.
+            let mut positions: Vec<Vec<u32>> = Vec::with_capacity(n);
+            for (i, stem) in p.stems.iter().enumerate() {
+                let mut accept: Vec<u32>;
+                if p.prefix_last && i + 1 == n {
+                    let ps = prefixes
+                        .iter()
+                        .find(|(k, _)| **k == **stem)
+                        .map(|(_, s)| *s)
+                        .expect("prefix registered");
+                    accept = vec![ps];
+                    // A word whose stem is itself a pattern stem starting with the prefix.
+                    accept.extend(
+                        exact
+                            .iter()
+                            .filter(|(k, _)| k.starts_with(stem.as_str()))
+                            .map(|(_, &s)| s),
+                    );
+                    accept.extend(
+                        combos
+                            .iter()
+                            .filter(|((_, q), _)| *q == ps)
+                            .map(|(_, &c)| c),
+                    );
+                } else {
+                    let es = exact[stem.as_str()];
+                    accept = vec![es];
+                    accept.extend(
+                        combos
+                            .iter()
+                            .filter(|((e, _), _)| *e == es)
+                            .map(|(_, &c)| c),
+                    );
                 }
-            } else {
-                strings.push(head);
+                accept.sort_unstable();
+                accept.dedup();
+                positions.push(accept);
+            }
+            let alternatives: usize = positions.iter().map(Vec::len).product();
+            if alternatives > MAX_ALTERNATIVES {
+                anyhow::bail!(
+                    "pattern '{}' is too ambiguous ({alternatives} readings); make its words more specific",
+                    p.source
+                );
+            }
+            let mut partial: Vec<String> = vec![String::new()];
+            for accept in &positions {
+                partial = partial
+                    .iter()
+                    .flat_map(|head| {
+                        accept.iter().map(move |&sym| {
+                            let mut st = head.clone();
+                            st.push(sym_char(sym));
+                            st
+                        })
+                    })
+                    .collect();
+            }
+            for st in partial {
+                strings.push(st);
                 owner.push(pi);
             }
         }
@@ -123,20 +180,24 @@ impl PhraseMatcher {
             owner,
             exact,
             prefixes,
+            combos,
         })
     }
 
     fn symbol(&self, vocab: &Vocabulary, word: u32) -> u32 {
         let e = vocab.entry(word);
-        if let Some(&s) = self.exact.get(&e.stem) {
-            return s;
+        let exact = self.exact.get(&e.stem).copied();
+        let prefix = self
+            .prefixes
+            .iter()
+            .find(|(p, _)| e.lower.starts_with(&**p))
+            .map(|(_, s)| *s);
+        match (exact, prefix) {
+            (Some(x), Some(p)) => self.combos.get(&(x, p)).copied().unwrap_or(x),
+            (Some(x), None) => x,
+            (None, Some(p)) => p,
+            (None, None) => 0,
         }
-        for (p, s) in &self.prefixes {
-            if e.lower.starts_with(&**p) {
-                return *s;
-            }
-        }
-        0
     }
 
     /// All (overlapping) pattern occurrences in `tokens`, sorted by start, then longest first.
@@ -282,6 +343,18 @@ mod tests {
                 &["exploit*", "exploitation"],
                 "exploitation",
                 &[(0, "exploitation"), (1, "exploitation")],
+            ),
+            (
+                "wildcard longer than a stem elsewhere",
+                &["effective*", "the effect of"],
+                "effective work and the effect of it",
+                &[(0, "effective"), (1, "the effect of")],
+            ),
+            (
+                "exact stem still matches beside a wildcard",
+                &["effective*", "effect"],
+                "the effect was effective",
+                &[(1, "effect"), (0, "effective"), (1, "effective")],
             ),
             (
                 "gap breaks a phrase",
