@@ -169,6 +169,11 @@ pub struct Codebook {
     pub continuation_openers: Vec<Pattern>,
 }
 
+/// A parser message on one line (TOML messages may span several).
+pub fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Line number (1-based) of a byte offset in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
@@ -199,7 +204,7 @@ impl Codebook {
                 problems: vec![Problem {
                     line,
                     theme: String::new(),
-                    message: e.message().to_string(),
+                    message: one_line(e.message()),
                 }],
             }
         })?;

@@ -97,7 +97,7 @@ impl PipelineFile {
             anyhow::anyhow!(
                 "pipeline file {} line {line} column {col}: {}",
                 path.display(),
-                e.message().trim()
+                crate::codebook::one_line(e.message())
             )
         })
     }

@@ -34,7 +34,10 @@ impl SegmentRules {
                 .span()
                 .map(|s| crate::codebook::line_of(text, s.start))
                 .unwrap_or(0);
-            anyhow::anyhow!("section rules {file} line {line}: {}", e.message())
+            anyhow::anyhow!(
+                "section rules {file} line {line}: {}",
+                crate::codebook::one_line(e.message())
+            )
         })?;
         for list in [
             &mut r.improve,

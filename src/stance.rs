@@ -189,7 +189,10 @@ impl StanceReader {
     pub fn parse(text: &str, file: &str) -> anyhow::Result<StanceReader> {
         let raw: LexiconFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
-            anyhow::anyhow!("stance lexicon {file} line {line}: {}", e.message())
+            anyhow::anyhow!(
+                "stance lexicon {file} line {line}: {}",
+                crate::codebook::one_line(e.message())
+            )
         })?;
         let analyzer = crate::analyse::Analyzer::english();
         let mut patterns = Vec::new();

@@ -410,7 +410,14 @@ fn codebook_check_lists_every_problem() {
 #[test]
 fn parquet_tables_on_request() {
     let out = tempfile::tempdir().unwrap();
-    let o = run(&["run", "pipelines/default.toml", "--parquet", "--quiet", "--output", s(out.path())]);
+    let o = run(&[
+        "run",
+        "pipelines/default.toml",
+        "--parquet",
+        "--quiet",
+        "--output",
+        s(out.path()),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for name in [
         "documents",
@@ -422,6 +429,9 @@ fn parquet_tables_on_request() {
         "themes_by_document",
     ] {
         let bytes = fs::read(out.path().join(format!("parquet/{name}.parquet"))).unwrap();
-        assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"), "{name} is not Parquet");
+        assert!(
+            bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"),
+            "{name} is not Parquet"
+        );
     }
 }

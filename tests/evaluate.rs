@@ -58,3 +58,26 @@ fn min_f1_above_the_score_exits_one() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// The agreement figures the default pipeline quotes in its summary are the ones `evaluate`
+/// gives now: regenerate `data/evaluation/agreement.csv` when the codebook or lexicon changes.
+#[test]
+fn quoted_agreement_figures_are_current() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(BIN)
+        .args(["evaluate", "--gold", "data/gold", "--output"])
+        .arg(out.path())
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let now = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
+    let quoted = std::fs::read_to_string(repo.join("data/evaluation/agreement.csv")).unwrap();
+    assert_eq!(
+        quoted,
+        now,
+        "data/evaluation/agreement.csv is stale: copy {}/summary.csv over it",
+        out.path().display()
+    );
+}
