@@ -95,7 +95,7 @@ impl PipelineFile {
                 None => (0, 0),
             };
             anyhow::anyhow!(
-                "pipeline file {} line {line} column {col}: {}",
+                "pipeline file {} line {line} column {col}: {}; fix it and run again",
                 path.display(),
                 crate::codebook::one_line(e.message())
             )

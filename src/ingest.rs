@@ -187,7 +187,12 @@ fn skipped(why: String) -> (Loaded, String) {
 
 /// Decode file bytes as text: BOM first, then UTF-8, then Windows-1252.
 pub fn decode(bytes: &[u8]) -> Loaded {
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+    let content = bytes
+        .strip_prefix(&[0xEF, 0xBB, 0xBF])
+        .or_else(|| bytes.strip_prefix(&[0xFF, 0xFE]))
+        .or_else(|| bytes.strip_prefix(&[0xFE, 0xFF]))
+        .unwrap_or(bytes);
+    if content.iter().all(|b| b.is_ascii_whitespace()) {
         return Loaded::Skipped("empty file".into());
     }
     let (text, encoding) = if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
@@ -271,6 +276,10 @@ mod tests {
     fn empty_and_binary_are_skipped() {
         assert_eq!(decode(b""), Loaded::Skipped("empty file".into()));
         assert_eq!(decode(b" \n\n "), Loaded::Skipped("empty file".into()));
+        assert_eq!(
+            decode(b"\xEF\xBB\xBF\n"),
+            Loaded::Skipped("empty file".into())
+        );
         assert_eq!(
             decode(&[0x89, b'P', b'N', b'G', 0, 0, 1, 2]),
             Loaded::Skipped("binary content, not text".into())

@@ -6,8 +6,7 @@
 //! - tagging and stance reading never panic, and every matched word and cue occurs in its
 //!   finding;
 //! - through `process_file`, `report::facts` and `aggregate::build`, the aggregate tables add
-//!   up to the tags;
-//! - the inputs the fuzzer found (`tests/fuzz/regressions/`) go through every stage.
+//!   up to the tags.
 
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -160,7 +159,8 @@ fn check_tagging(findings: &[Finding], ws: &mut Workspace) -> Result<(), TestCas
     Ok(())
 }
 
-/// Every per-document stage on raw bytes, as `pipeline::process_file` runs them.
+/// Every per-document stage on raw bytes, as `pipeline::process_file` runs them (the same
+/// stages as the fuzz target in `tests/fuzz/`; inputs it finds belong in a test calling this).
 fn all_stages(bytes: &[u8]) -> Result<(), TestCaseError> {
     let text = match ingest::decode(bytes) {
         Loaded::Text { text, .. } => text,
@@ -277,24 +277,5 @@ proptest! {
         prop_assert_eq!(tables.by_document.height(), ok);
         prop_assert_eq!(columns_ending(&tables.by_document, "_concern"), concerns);
         prop_assert_eq!(columns_ending(&tables.by_document, "_strength"), strengths);
-    }
-}
-
-/// Inputs saved by the fuzzer, each through every stage.
-#[test]
-fn fuzz_regressions_go_through_every_stage() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/regressions");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    for e in entries {
-        let p = e.unwrap().path();
-        if p.extension().is_some_and(|x| x == "md") {
-            continue;
-        }
-        let bytes = std::fs::read(&p).unwrap();
-        if let Err(e) = all_stages(&bytes) {
-            panic!("{}: {e}", p.display());
-        }
     }
 }

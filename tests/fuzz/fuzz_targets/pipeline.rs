@@ -66,7 +66,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(stances.len(), tg.hits.len());
         for hit in &tg.hits {
             for &(s, e) in &hit.spans {
-                assert!(s < e && e <= tg.tokens.len(), "span {s}..{e} outside tokens");
+                assert!(
+                    s < e && e <= tg.tokens.len(),
+                    "span {s}..{e} outside tokens"
+                );
                 // The slices `kwic.csv` takes around each match.
                 let left = s.saturating_sub(6);
                 let right = (e + 6).min(tg.tokens.len());
@@ -80,7 +83,11 @@ fuzz_target!(|data: &[u8]| {
         }
         for st in &stances {
             for c in &st.cues {
-                assert!(finding.text.contains(c.as_str()), "cue {c:?} not in {:?}", finding.text);
+                assert!(
+                    finding.text.contains(c.as_str()),
+                    "cue {c:?} not in {:?}",
+                    finding.text
+                );
             }
         }
     }
