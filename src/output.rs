@@ -10,6 +10,20 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+/// A hidden temporary file in the output folder, to be renamed into place when complete.
+pub fn temp_file_in(dir: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".ofsted-themes-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write in output folder {}: {e}; choose a writable --output DIR",
+                dir.display()
+            )
+        })
+}
+
 /// Write `bytes` to `path` atomically (temporary file in the same folder, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -19,16 +33,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             dir.display()
         )
     })?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ofsted-themes-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot write in output folder {}: {e}; choose a writable --output DIR",
-                dir.display()
-            )
-        })?;
+    let mut tmp = temp_file_in(dir)?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;

@@ -263,16 +263,7 @@ impl StreamCsv {
         header: &[&str],
         keep: bool,
     ) -> anyhow::Result<StreamCsv> {
-        let tmp = tempfile::Builder::new()
-            .prefix(".ofsted-themes-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot write in output folder {}: {e}; choose a writable --output DIR",
-                    dir.display()
-                )
-            })?;
+        let tmp = crate::output::temp_file_in(dir)?;
         let mut writer = csv::WriterBuilder::new()
             .terminator(csv::Terminator::Any(b'\n'))
             .from_writer(std::io::BufWriter::new(tmp));

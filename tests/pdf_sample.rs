@@ -1,25 +1,12 @@
 //! The real Ofsted PDFs in `../shared/corpus/pdf-sample/pdf` (when that folder exists): every
 //! one is read in-process and resolves to the authority its manifest names.
 
+mod common;
+use common::*;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_ofsted-themes");
-
-fn rows(path: &std::path::Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|rec| {
-            header
-                .iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
 
 #[test]
 fn sample_pdfs_match_their_manifest() {
@@ -38,11 +25,11 @@ fn sample_pdfs_match_their_manifest() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let manifest: BTreeMap<String, String> = rows(&sample.join("manifest.csv"))
+    let manifest: BTreeMap<String, String> = csv_rows(&sample.join("manifest.csv"))
         .into_iter()
         .map(|r| (format!("{}.pdf", r["id"]), r["ons_code"].clone()))
         .collect();
-    let docs = rows(&out.path().join("documents.csv"));
+    let docs = csv_rows(&out.path().join("documents.csv"));
     assert_eq!(docs.len(), manifest.len());
     for d in &docs {
         assert_eq!(d["status"], "ok", "{d:?}");

@@ -5,13 +5,14 @@
 //! Every test builds its inputs in temporary folders from the sample reports in
 //! `data/reports/` and reads the outputs back with the csv crate.
 
+mod common;
+use common::*;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
-
-const BIN: &str = env!("CARGO_BIN_EXE_ofsted-themes");
 
 const SAMPLES: [&str; 5] = [
     "000_8d2a28b45114fd79.txt",
@@ -21,24 +22,8 @@ const SAMPLES: [&str; 5] = [
     "004_c7e03118bb44fc81.txt",
 ];
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn sample(name: &str) -> String {
     fs::read_to_string(repo().join("data/reports").join(name)).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run binary")
 }
 
 fn stderr(o: &Output) -> String {
@@ -50,22 +35,6 @@ fn write(path: &Path, bytes: impl AsRef<[u8]>) {
         fs::create_dir_all(dir).unwrap();
     }
     fs::write(path, bytes).unwrap();
-}
-
-/// Rows of a CSV file as maps from column name to value; panics unless the whole file parses.
-fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            header
-                .iter()
-                .cloned()
-                .zip(rec.iter().map(String::from))
-                .collect()
-        })
-        .collect()
 }
 
 /// `documents.csv` as document -> (status, message), checking each document appears once.
