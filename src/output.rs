@@ -24,6 +24,37 @@ pub fn temp_file_in(dir: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
         })
 }
 
+/// Temporary files older than this are left over from an interrupted run.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Remove temporary files that an interrupted run left in the output folder (only ours, and
+/// only ones untouched for an hour, so a run writing there now is not disturbed).
+pub fn remove_stale_temp_files(dir: &Path) {
+    let now = std::time::SystemTime::now();
+    for entry in walkdir::WalkDir::new(dir)
+        .max_depth(3)
+        .into_iter()
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy();
+        if !(entry.file_type().is_file()
+            && name.starts_with(".ofsted-themes-")
+            && name.ends_with(".tmp"))
+        {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Write `bytes` to `path` atomically (temporary file in the same folder, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -179,6 +210,29 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("a.csv")]);
+    }
+
+    #[test]
+    fn stale_temp_files_go_and_others_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir.path().join(".ofsted-themes-abc.tmp");
+        let fresh = dir.path().join(".ofsted-themes-def.tmp");
+        let mine = dir.path().join("notes.tmp");
+        for p in [&stale, &fresh, &mine] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for p in [&stale, &mine] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
+        remove_stale_temp_files(dir.path());
+        assert!(!stale.exists());
+        assert!(fresh.exists() && mine.exists());
     }
 
     #[test]

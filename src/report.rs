@@ -323,6 +323,7 @@ impl<'a> Sink<'a> {
                 dir.display()
             )
         })?;
+        crate::output::remove_stale_temp_files(dir);
         let keep = settings.parquet;
         Ok(Sink {
             settings,
