@@ -8,42 +8,26 @@ use rayon::prelude::*;
 
 use crate::evaluate::{GoldSet, PredictedDoc, PredictedFinding};
 use crate::ingest::InputFile;
-use crate::model::Status;
+use crate::model::{iso_date, Status};
 use crate::pipeline::{process_file, DocResult, Resources};
 use crate::tag::Workspace;
 
 /// The metadata fields compared with the gold, as strings ("" when missing).
 pub fn metadata_fields(d: &DocResult) -> BTreeMap<String, String> {
     let m = &d.metadata;
-    let date = |x: Option<chrono::NaiveDate>| {
-        x.map(|d| d.format("%Y-%m-%d").to_string())
-            .unwrap_or_default()
-    };
-    let a = m.authority.as_ref();
-    BTreeMap::from([
-        (
-            "authority".to_string(),
-            a.map(|a| a.name.clone()).unwrap_or_default(),
-        ),
-        (
-            "la_code".to_string(),
-            a.map(|a| a.la_code.clone()).unwrap_or_default(),
-        ),
-        (
-            "visit_type".to_string(),
-            m.visit_type
-                .map(|v| v.as_str().to_string())
-                .unwrap_or_default(),
-        ),
-        ("visit_start".to_string(), date(m.visit_start)),
-        ("visit_end".to_string(), date(m.visit_end)),
-        ("published".to_string(), date(m.published)),
-        (
-            "year".to_string(),
-            m.year().map(|y| y.to_string()).unwrap_or_default(),
-        ),
-        ("judgements".to_string(), m.judgements_string()),
-    ])
+    [
+        ("authority", m.authority_name().to_string()),
+        ("la_code", m.la_code().to_string()),
+        ("visit_type", m.visit_type_str().to_string()),
+        ("visit_start", iso_date(m.visit_start)),
+        ("visit_end", iso_date(m.visit_end)),
+        ("published", iso_date(m.published)),
+        ("year", m.year_text()),
+        ("judgements", m.judgements_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// Process each document the gold names (from `input`), in parallel, in gold order.

@@ -131,6 +131,12 @@ impl VisitType {
     }
 }
 
+/// A date as ISO text (`2018-03-14`), "" when absent.
+pub fn iso_date(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
 /// A judgement grade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -184,6 +190,31 @@ impl Metadata {
     pub fn year(&self) -> Option<i32> {
         use chrono::Datelike;
         self.visit_start.or(self.published).map(|d| d.year())
+    }
+
+    /// The authority's short name, "" when not found.
+    pub fn authority_name(&self) -> &str {
+        self.authority.as_ref().map_or("", |a| a.name.as_str())
+    }
+
+    /// The authority's GSS code, "" when not found.
+    pub fn la_code(&self) -> &str {
+        self.authority.as_ref().map_or("", |a| a.la_code.as_str())
+    }
+
+    /// The authority's region, "" when not found.
+    pub fn region(&self) -> &str {
+        self.authority.as_ref().map_or("", |a| a.region.as_str())
+    }
+
+    /// The visit type's id, "" when not found.
+    pub fn visit_type_str(&self) -> &str {
+        self.visit_type.map_or("", VisitType::as_str)
+    }
+
+    /// The year as text, "" when unknown.
+    pub fn year_text(&self) -> String {
+        self.year().map(|y| y.to_string()).unwrap_or_default()
     }
 
     /// Judgements as `name=grade` joined by `;`.

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::aggregate::{self, cols, DocFacts, Tables, TagFact};
 use crate::charts;
 use crate::config::Settings;
-use crate::model::{Stance, Status};
+use crate::model::{iso_date, Stance, Status};
 use crate::output::{frame_csv, frame_parquet, write_atomic, Table};
 use crate::pipeline::{DocResult, Resources, RunResult, RunStats, Stage};
 use crate::summary;
@@ -75,19 +75,15 @@ impl Facts {
         if d.status != Status::Ok {
             return;
         }
-        let a = d.metadata.authority.as_ref();
+        let m = &d.metadata;
         let di = self.docs.len();
         self.docs.push(DocFacts {
             document: d.rel.clone(),
-            authority: a.map(|a| a.name.clone()).unwrap_or_default(),
-            la_code: a.map(|a| a.la_code.clone()).unwrap_or_default(),
-            region: a.map(|a| a.region.clone()).unwrap_or_default(),
-            year: d.metadata.year().unwrap_or(0),
-            visit_type: d
-                .metadata
-                .visit_type
-                .map(|v| v.as_str().to_string())
-                .unwrap_or_default(),
+            authority: m.authority_name().to_string(),
+            la_code: m.la_code().to_string(),
+            region: m.region().to_string(),
+            year: m.year().unwrap_or(0),
+            visit_type: m.visit_type_str().to_string(),
             words: d.words as u64,
         });
         let mut quotes: Vec<Quote> = Vec::new();
@@ -143,29 +139,21 @@ pub fn facts(run: &RunResult, res: &Resources) -> Facts {
     out
 }
 
-fn date(d: Option<chrono::NaiveDate>) -> String {
-    d.map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
-}
-
 fn document_row(d: &DocResult) -> Vec<String> {
     let m = &d.metadata;
-    let a = m.authority.as_ref();
     let counted = d.status == Status::Ok;
     vec![
         d.rel.clone(),
         d.status.as_str().to_string(),
         d.message.clone(),
-        a.map(|a| a.name.clone()).unwrap_or_default(),
-        a.map(|a| a.la_code.clone()).unwrap_or_default(),
-        a.map(|a| a.region.clone()).unwrap_or_default(),
-        m.visit_type
-            .map(|v| v.as_str().to_string())
-            .unwrap_or_default(),
-        date(m.visit_start),
-        date(m.visit_end),
-        date(m.published),
-        m.year().map(|y| y.to_string()).unwrap_or_default(),
+        m.authority_name().to_string(),
+        m.la_code().to_string(),
+        m.region().to_string(),
+        m.visit_type_str().to_string(),
+        iso_date(m.visit_start),
+        iso_date(m.visit_end),
+        iso_date(m.published),
+        m.year_text(),
         m.judgements_string(),
         if counted || d.status == Status::Duplicate {
             d.words.to_string()
@@ -205,11 +193,10 @@ fn finding_rows(d: &DocResult) -> [Vec<Vec<String>>; 3] {
     if d.status != Status::Ok {
         return [findings, tags, kwic];
     }
-    let a = d.metadata.authority.as_ref();
-    let authority = a.map(|a| a.name.as_str()).unwrap_or("");
-    let code = a.map(|a| a.la_code.as_str()).unwrap_or("");
-    let year = d.metadata.year().map(|y| y.to_string()).unwrap_or_default();
-    let vt = d.metadata.visit_type.map(|v| v.as_str()).unwrap_or("");
+    let authority = d.metadata.authority_name();
+    let code = d.metadata.la_code();
+    let year = d.metadata.year_text();
+    let vt = d.metadata.visit_type_str();
     for f in &d.findings {
         let id = f.finding.id.to_string();
         findings.push(vec![

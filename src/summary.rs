@@ -300,12 +300,12 @@ fn authority_summary(
     });
     let count = |d: usize, t: usize, s: Stance| counts.get(&(d, t, s)).copied().unwrap_or(0);
     let mut md = String::new();
-    let a = all[docs[0]].metadata.authority.as_ref();
+    let first = &all[docs[0]].metadata;
     let _ = writeln!(
         md,
         "# {name}\n\n{} ({} region). {} report{}.\n",
-        a.map(|a| a.la_code.as_str()).unwrap_or(""),
-        a.map(|a| a.region.as_str()).unwrap_or(""),
+        first.la_code(),
+        first.region(),
         docs.len(),
         if docs.len() == 1 { "" } else { "s" }
     );
@@ -331,7 +331,7 @@ fn authority_summary(
             md,
             "| {} | {} | {} | `{}` |",
             m.visit_start.map(|d| d.to_string()).unwrap_or_default(),
-            m.visit_type.map(|v| v.as_str()).unwrap_or(""),
+            m.visit_type_str(),
             escape(&m.judgements_string().replace(';', "; ")),
             all[i].rel
         );

@@ -300,14 +300,7 @@ fn skipped_files_alone_exit_zero() {
     let out = tempfile::tempdir().unwrap();
     fs::write(input.path().join("empty.txt"), b"").unwrap();
     fs::write(input.path().join("blob.txt"), [0u8; 64]).unwrap();
-    let o = run(&[
-        "run",
-        "--input",
-        s(input.path()),
-        "--output",
-        s(out.path()),
-        "--quiet",
-    ]);
+    let o = run_folder(input.path(), out.path());
     assert_eq!(o.status.code(), Some(0));
     let rows = csv_rows(&out.path().join("documents.csv"));
     assert_eq!(rows.len(), 2);

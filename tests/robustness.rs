@@ -390,14 +390,7 @@ fn awkward_inputs_each_get_one_documented_row() {
         fs::remove_file(input.path().join(d)).unwrap();
     }
     let out2 = tempfile::tempdir().unwrap();
-    let o2 = run(&[
-        "run",
-        "--input",
-        s(input.path()),
-        "--output",
-        s(out2.path()),
-        "--quiet",
-    ]);
+    let o2 = run_folder(input.path(), out2.path());
     assert_eq!(o2.status.code(), Some(0), "{}", stderr(&o2));
     let mut without = st.clone();
     without.retain(|k, _| !failed.contains(k));
@@ -416,14 +409,7 @@ fn texts_about_ofsted_that_are_not_reports_are_not_counted() {
          The council leader said she was delighted and thanked every member of staff.\n",
     );
     fs::copy(repo().join("README.md"), input.path().join("README.md")).unwrap();
-    let o = run(&[
-        "run",
-        "--input",
-        s(input.path()),
-        "--output",
-        s(out.path()),
-        "--quiet",
-    ]);
+    let o = run_folder(input.path(), out.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let st = statuses(out.path());
     assert_eq!(st["report.txt"].0, "ok");
@@ -644,14 +630,7 @@ fn rerun_into_existing_folder_leaves_unrelated_files_alone() {
         write(&out.path().join(rel), b);
     }
     for _ in 0..2 {
-        let o = run(&[
-            "run",
-            "--input",
-            s(input.path()),
-            "--output",
-            s(out.path()),
-            "--quiet",
-        ]);
+        let o = run_folder(input.path(), out.path());
         assert!(o.status.success(), "{}", stderr(&o));
     }
     let now = snapshot(out.path());

@@ -22,6 +22,11 @@ pub fn run(args: &[&str]) -> Output {
         .expect("run binary")
 }
 
+/// `run --input INPUT --output OUTPUT --quiet`, with no pipeline file.
+pub fn run_folder(input: &Path, output: &Path) -> Output {
+    run(&["run", "--input", s(input), "--output", s(output), "--quiet"])
+}
+
 /// A path as a command-line argument.
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
