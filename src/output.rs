@@ -73,6 +73,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A CSV writer with this project's conventions (LF line ends, minimal quoting).
+pub fn csv_writer<W: Write>(w: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(w)
+}
+
 /// A CSV file built in memory, then written atomically.
 pub struct CsvOut {
     w: csv::Writer<Vec<u8>>,
@@ -80,9 +87,7 @@ pub struct CsvOut {
 
 impl CsvOut {
     pub fn new(header: &[&str]) -> CsvOut {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(Vec::new());
+        let mut w = csv_writer(Vec::new());
         // Writing to memory cannot fail.
         w.write_record(header).expect("in-memory csv");
         CsvOut { w }
@@ -113,23 +118,6 @@ impl Table {
             header: header.iter().map(|h| h.to_string()).collect(),
             rows: Vec::new(),
         }
-    }
-
-    pub fn row<I, T>(&mut self, fields: I)
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<String>,
-    {
-        self.rows.push(fields.into_iter().map(Into::into).collect());
-    }
-
-    /// The table as CSV bytes.
-    pub fn csv(&self) -> Vec<u8> {
-        let mut out = CsvOut::new(&self.header.iter().map(String::as_str).collect::<Vec<_>>());
-        for r in &self.rows {
-            out.row(r);
-        }
-        out.into_bytes()
     }
 
     /// The table as a DataFrame: text columns, except `numeric` ones as nullable integers.

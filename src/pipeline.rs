@@ -12,7 +12,6 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::codebook::Codebook;
-use crate::config::Settings;
 use crate::ingest::{self, InputFile, Loaded};
 use crate::model::{Metadata, Status, TaggedFinding, ThemeTag};
 use crate::reference::AuthorityTable;
@@ -373,7 +372,7 @@ impl RunStats {
     }
 }
 
-/// All results of a run over a folder, held in memory (for small corpora and evaluation).
+/// All results of a run held in memory (for tests and small corpora).
 pub struct RunResult {
     pub docs: Vec<DocResult>,
     pub stats: RunStats,
@@ -438,22 +437,6 @@ pub fn run_streaming(
     }
     stats.wall = start.elapsed();
     Ok(stats)
-}
-
-/// Process every file under `settings.input`, keeping every result in memory.
-pub fn run(
-    settings: &Settings,
-    res: &Resources,
-    keep_source: bool,
-    progress: &indicatif::ProgressBar,
-) -> anyhow::Result<RunResult> {
-    let files = ingest::discover(&settings.input)?;
-    let mut docs = Vec::with_capacity(files.len());
-    let stats = run_streaming(&files, settings.threads, res, keep_source, progress, |d| {
-        docs.push(d);
-        Ok(())
-    })?;
-    Ok(RunResult { docs, stats })
 }
 
 /// A file with the same normalised text as an earlier one becomes a duplicate.

@@ -251,9 +251,7 @@ impl StreamCsv {
         keep: bool,
     ) -> anyhow::Result<StreamCsv> {
         let tmp = crate::output::temp_file_in(dir)?;
-        let mut writer = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(std::io::BufWriter::new(tmp));
+        let mut writer = crate::output::csv_writer(std::io::BufWriter::new(tmp));
         writer.write_record(header)?;
         Ok(StreamCsv {
             name,
