@@ -72,39 +72,61 @@ static POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
-/// Title patterns whose first group names the authority, with the visit type they imply.
-static TITLES: LazyLock<Vec<(Regex, Option<VisitType>)>> = LazyLock::new(|| {
-    let t = |re: &str, v: Option<VisitType>| (Regex::new(re).expect("valid regex"), v);
+/// A title pattern whose first group names the authority, with the visit type it implies.
+///
+/// `needle` is a phrase every match contains, as a case-insensitive literal: it is looked
+/// for first, because the title patterns open with bounded wildcards that are slow to scan
+/// for where they cannot match.
+struct Title {
+    needle: Regex,
+    pattern: Regex,
+    visit_type: Option<VisitType>,
+}
+
+static TITLES: LazyLock<Vec<Title>> = LazyLock::new(|| {
+    let t = |needle: &str, re: &str, v: Option<VisitType>| Title {
+        needle: Regex::new(&format!("(?i){}", regex::escape(needle))).expect("valid regex"),
+        pattern: Regex::new(re).expect("valid regex"),
+        visit_type: v,
+    };
     vec![
         t(
+            "monitoring visit ",
             r"(?i)\bmonitoring visit (?:to|of) (.{2,120}?)(?:'s)? (?:local authority )?children'?s (?:social care )?services",
             Some(VisitType::MonitoringVisit),
         ),
         t(
+            "focused visit ",
             r"(?i)\bfocused visit (?:to|of) (.{2,120}?)(?:'s)? (?:local authority )?children'?s (?:social care )?services",
             Some(VisitType::FocusedVisit),
         ),
         t(
+            "looked after children",
             r"(?i)\binspection of (?:safeguarding and )?looked after children(?:'s)? services (.{2,120}?) (?:inspection dates?|dates? of inspection|reporting inspector|age group)",
             Some(VisitType::SafeguardingLacInspection),
         ),
         t(
+            "inspection of services for children in need of help and protection",
             r"(?i)(?:^|\d )(.{2,120}?) (?:re-?)?inspection of services for children in need of help and protection",
             Some(VisitType::SifInspection),
         ),
         t(
+            "inspection of ",
             r"(?i)\binspection of (.{2,120}?)(?:'s)? (?:local authority )?children'?s (?:social care )?services",
             Some(VisitType::IlacsInspection),
         ),
         t(
+            " inspection of children",
             r"(?i)(?:^|\d )(.{2,80}?) inspection of children'?s social care services",
             Some(VisitType::IlacsInspection),
         ),
         t(
+            " inspection date",
             r"(?i)\binspection of (.{2,100}?) inspection dates?\b",
             Some(VisitType::IlacsInspection),
         ),
         t(
+            "joint targeted area inspection ",
             r"(?i)\bjoint targeted area inspection (?:of the multi-agency response to .{0,120}? )?(?:in|of) (.{2,80}?)(?: between| from| on|\.|,| \d)",
             Some(VisitType::Jtai),
         ),
@@ -345,8 +367,12 @@ fn collapse(s: &str) -> String {
 fn find_authority(head: &str, table: &AuthorityTable) -> (Option<Authority>, Option<VisitType>) {
     let title_zone = prefix(head, 6 * 1024);
     let mut best: Option<(usize, Authority, Option<VisitType>)> = None;
-    for (re, vt) in TITLES.iter() {
-        for caps in re.captures_iter(title_zone).take(4) {
+    for title in TITLES.iter() {
+        if !title.needle.is_match(title_zone) {
+            continue;
+        }
+        let vt = &title.visit_type;
+        for caps in title.pattern.captures_iter(title_zone).take(4) {
             let Some(g) = caps.get(1) else { continue };
             if best.as_ref().is_some_and(|(p, _, _)| *p <= g.start()) {
                 break;
