@@ -2,13 +2,12 @@
 //! document, in parallel; then duplicates are marked in input order.
 //!
 //! Each input file yields exactly one [`DocResult`], whatever happens to it. Documents are
-//! processed on a rayon pool; results are collected in input order, so the output does not
+//! processed on a rayon pool; results are handed on in input order, so the output does not
 //! depend on the number of threads.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::codebook::Codebook;
@@ -384,11 +383,16 @@ impl RunResult {
     }
 }
 
-/// Documents processed in parallel before their results are handed on in input order.
-const CHUNK: usize = 64;
+/// Documents that may be in flight ahead of the oldest one not yet handed to the sink.
+const WINDOW: usize = 64;
 
 /// Process `files` on a pool of `threads` workers (0 = one per core), handing each result to
-/// `sink` in input order, with duplicates marked. Memory holds one chunk of documents at a time.
+/// `sink` in input order, with duplicates marked.
+///
+/// Workers take files one at a time and never wait for each other; the calling thread
+/// reorders their results and runs `sink` while they carry on. A worker does not start a
+/// file more than [`WINDOW`] places ahead of the oldest result not yet handed on, so memory
+/// holds a bounded number of documents however large the corpus.
 pub fn run_streaming(
     files: &[InputFile],
     threads: usize,
@@ -397,6 +401,9 @@ pub fn run_streaming(
     progress: &indicatif::ProgressBar,
     mut sink: impl FnMut(DocResult) -> anyhow::Result<()>,
 ) -> anyhow::Result<RunStats> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{mpsc, Condvar, Mutex};
+
     let start = Instant::now();
     progress.set_length(files.len() as u64);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -404,37 +411,73 @@ pub fn run_streaming(
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
     let n = pool.current_num_threads();
-    // One workspace per worker, kept across chunks so each word is stemmed once per worker.
-    let workspaces: Vec<std::sync::Mutex<Workspace>> = (0..n).map(|_| Default::default()).collect();
+    let window = WINDOW.max(n * 8);
     let mut stats = RunStats {
         files: files.len(),
         threads: n,
         ..RunStats::default()
     };
     let mut seen: std::collections::HashMap<[u8; 32], String> = std::collections::HashMap::new();
-    for chunk in files.chunks(CHUNK.max(n * 8)) {
-        let docs: Vec<DocResult> = pool.install(|| {
-            chunk
-                .par_iter()
-                .map(|f| {
-                    let i = rayon::current_thread_index().unwrap_or(0) % n;
-                    let mut ws = workspaces[i].lock().unwrap_or_else(|e| e.into_inner());
-                    let d = process_file(f, res, &mut ws, keep_source);
+    // The next file to start; how many results the sink has taken; set when the sink fails.
+    let next = AtomicUsize::new(0);
+    let handed = (Mutex::new(0usize), Condvar::new());
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(usize, DocResult)>();
+    let mut outcome: anyhow::Result<()> = Ok(());
+    pool.in_place_scope(|scope| {
+        for _ in 0..n {
+            let tx = tx.clone();
+            let (next, handed, stop) = (&next, &handed, &stop);
+            scope.spawn(move |_| {
+                // One workspace per worker, kept for the run so each word is stemmed once.
+                let mut ws = Workspace::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= files.len() {
+                        break;
+                    }
+                    {
+                        let mut done = handed.0.lock().unwrap_or_else(|e| e.into_inner());
+                        while i >= *done + window && !stop.load(Ordering::Relaxed) {
+                            done = handed.1.wait(done).unwrap_or_else(|e| e.into_inner());
+                        }
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let d = process_file(&files[i], res, &mut ws, keep_source);
                     progress.inc(1);
-                    d
-                })
-                .collect()
-        });
-        for mut d in docs {
-            mark_duplicate(&mut d, &mut seen);
-            stats.counts[d.status as usize] += 1;
-            stats.input_bytes += d.bytes;
-            stats.findings += d.findings.len();
-            stats.tags += d.findings.iter().map(|f| f.tags.len()).sum::<usize>();
-            stats.times.merge(&d.times);
-            sink(d)?;
+                    if tx.send((i, d)).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-    }
+        drop(tx);
+        let mut pending: std::collections::BTreeMap<usize, DocResult> = Default::default();
+        let mut next_out = 0;
+        for (i, d) in rx.iter() {
+            pending.insert(i, d);
+            while let Some(mut d) = pending.remove(&next_out) {
+                next_out += 1;
+                if outcome.is_ok() {
+                    mark_duplicate(&mut d, &mut seen);
+                    stats.counts[d.status as usize] += 1;
+                    stats.input_bytes += d.bytes;
+                    stats.findings += d.findings.len();
+                    stats.tags += d.findings.iter().map(|f| f.tags.len()).sum::<usize>();
+                    stats.times.merge(&d.times);
+                    if let Err(e) = sink(d) {
+                        outcome = Err(e);
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                *handed.0.lock().unwrap_or_else(|e| e.into_inner()) = next_out;
+                handed.1.notify_all();
+            }
+        }
+    });
+    outcome?;
     stats.wall = start.elapsed();
     Ok(stats)
 }
