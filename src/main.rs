@@ -16,6 +16,10 @@ use ofsted_themes::model::Status;
 use ofsted_themes::pipeline::{self, Resources};
 use ofsted_themes::{evaluate, evaluate_run, report};
 
+/// mimalloc: the pipeline allocates many small strings on every worker thread at once.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "ofsted-themes",
