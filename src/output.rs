@@ -11,17 +11,22 @@ use std::path::Path;
 use polars::prelude::*;
 
 /// A hidden temporary file in the output folder, to be renamed into place when complete.
+/// It is created readable as any file the user writes is (mode 0666 less the umask), not
+/// private to the owner as temporary files usually are, since it becomes an output.
 pub fn temp_file_in(dir: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(".ofsted-themes-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot write in output folder {}: {e}; choose a writable --output DIR",
-                dir.display()
-            )
-        })
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".ofsted-themes-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write in output folder {}: {e}; choose a writable --output DIR",
+            dir.display()
+        )
+    })
 }
 
 /// Temporary files older than this are left over from an interrupted run.

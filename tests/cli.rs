@@ -398,3 +398,36 @@ fn parquet_tables_on_request() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn outputs_have_the_permissions_of_an_ordinary_new_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let input = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    fs::copy(
+        repo()
+            .join("data/reports")
+            .read_dir()
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+        input.path().join("r.txt"),
+    )
+    .unwrap();
+    assert_eq!(run_folder(input.path(), out.path()).status.code(), Some(0));
+    // A file this process writes gets 0666 less the umask; outputs must match it, not 0600.
+    let probe = out.path().join("probe");
+    fs::write(&probe, b"x").unwrap();
+    let want = fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+    for name in ["documents.csv", "findings.csv", "summary.md", "run.json"] {
+        let got = fs::metadata(out.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(got, want, "{name}: {got:o} vs {want:o}");
+    }
+}
