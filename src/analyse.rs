@@ -4,9 +4,8 @@
 //! Snowball stemmer (rust-stemmers), behind our own [`Analyzer`] type. Each distinct word is
 //! stemmed once per [`Vocabulary`] (a cache owned by one worker thread), not per occurrence.
 
-use std::collections::HashMap;
-
 use rust_stemmers::{Algorithm, Stemmer};
+use rustc_hash::FxHashMap;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// Identifier of a distinct lowercase word in a [`Vocabulary`].
@@ -33,7 +32,7 @@ pub struct Entry {
 /// Cache of distinct lowercase words and their stems, grown as text is analysed.
 #[derive(Debug, Default)]
 pub struct Vocabulary {
-    ids: HashMap<Box<str>, WordId>,
+    ids: FxHashMap<Box<str>, WordId>,
     entries: Vec<Entry>,
 }
 

@@ -7,7 +7,7 @@
 //! self-synchronising, a match always starts and ends on whole tokens. Matches are reported
 //! overlapping; callers choose among them (leftmost-longest per theme).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
@@ -90,7 +90,7 @@ impl PhraseMatcher {
         // "effect" and starts with "effective"). Such a word gets a symbol of its own for the
         // pair, accepted wherever either is; pairs are made for stems and prefixes that share
         // their first three letters.
-        let mut combos: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut combos: HashMap<(u32, u32), u32> = HashMap::default();
         let mut next = total as u32 + 1;
         for (ei, e) in exact_keys.iter().enumerate() {
             for (p, ps) in &prefixes {

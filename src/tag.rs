@@ -199,46 +199,59 @@ impl Tagger {
     fn tag_inner(&self, text: &str, ws: &mut Workspace) -> (Tagged, bool) {
         let tokens = self.analyzer.analyse(text, &mut ws.vocab);
         let matches = self.matcher.find(&tokens, &ws.vocab, &mut ws.syms);
-        let n_themes = self.book.themes.len();
-        let mut terms: Vec<Vec<PhraseMatch>> = vec![Vec::new(); n_themes];
-        let mut excludes: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n_themes];
-        // near[theme][rule] = (all occurrences per k, any occurrences)
-        let mut near: Vec<Vec<NearHits>> = self
-            .near_all
-            .iter()
-            .map(|rules| {
-                rules
-                    .iter()
-                    .map(|&n| (vec![Vec::new(); n], Vec::new()))
-                    .collect()
-            })
-            .collect();
+        // Each match, once per rule that uses it, grouped by theme (a stable sort keeps the
+        // matches' order within a theme). Only themes with some match are looked at.
+        let mut events: Vec<(usize, Role, PhraseMatch)> = Vec::new();
         let mut opens = false;
         for m in &matches {
             for u in &self.uses[m.pattern] {
                 match u.role {
-                    Role::Term => terms[u.theme].push(*m),
-                    Role::Exclude => excludes[u.theme].push((m.start, m.end)),
-                    Role::NearAll { rule, k } => near[u.theme][rule].0[k].push((m.start, m.end)),
-                    Role::NearAny { rule } => near[u.theme][rule].1.push((m.start, m.end)),
                     Role::Opener => opens |= m.start == 0,
+                    role => events.push((u.theme, role, *m)),
                 }
             }
         }
+        events.sort_by_key(|e| e.0);
         let overlaps = |a: (usize, usize), b: (usize, usize)| a.0 < b.1 && b.0 < a.1;
         let mut hits = Vec::new();
-        for ti in 0..n_themes {
-            let ex = &excludes[ti];
-            let mut spans: Vec<(usize, usize)> = leftmost_longest(&terms[ti])
+        let mut terms: Vec<PhraseMatch> = Vec::new();
+        let mut ex: Vec<(usize, usize)> = Vec::new();
+        for group in events.chunk_by(|a, b| a.0 == b.0) {
+            let ti = group[0].0;
+            terms.clear();
+            ex.clear();
+            let mut has_near = false;
+            for (_, role, m) in group {
+                match role {
+                    Role::Term => terms.push(*m),
+                    Role::Exclude => ex.push((m.start, m.end)),
+                    _ => has_near = true,
+                }
+            }
+            let mut spans: Vec<(usize, usize)> = leftmost_longest(&terms)
                 .into_iter()
                 .map(|m| (m.start, m.end))
                 .filter(|s| !ex.iter().any(|e| overlaps(*s, *e)))
                 .collect();
-            for (ri, (alls, anys)) in near[ti].iter().enumerate() {
-                let rule = &self.book.themes[ti].near[ri];
-                if let Some(found) = fire_near(alls, anys, !rule.any.is_empty(), rule.within) {
-                    if !found.iter().any(|s| ex.iter().any(|e| overlaps(*s, *e))) {
-                        spans.extend(found);
+            if has_near {
+                for (ri, &n_all) in self.near_all[ti].iter().enumerate() {
+                    let mut alls: NearHits = (vec![Vec::new(); n_all], Vec::new());
+                    for (_, role, m) in group {
+                        match *role {
+                            Role::NearAll { rule, k } if rule == ri => {
+                                alls.0[k].push((m.start, m.end))
+                            }
+                            Role::NearAny { rule } if rule == ri => alls.1.push((m.start, m.end)),
+                            _ => {}
+                        }
+                    }
+                    let rule = &self.book.themes[ti].near[ri];
+                    if let Some(found) =
+                        fire_near(&alls.0, &alls.1, !rule.any.is_empty(), rule.within)
+                    {
+                        if !found.iter().any(|s| ex.iter().any(|e| overlaps(*s, *e))) {
+                            spans.extend(found);
+                        }
                     }
                 }
             }
