@@ -70,6 +70,31 @@ pub struct CleanText {
     pub blocks: Vec<Block>,
 }
 
+/// Number of whitespace-separated words in `s`: the same count as
+/// `s.split_whitespace().count()`, reading ASCII a byte at a time.
+pub fn count_words(s: &str) -> usize {
+    let bytes = s.as_bytes();
+    let mut n = 0;
+    let mut in_word = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let space = if b < 0x80 {
+            i += 1;
+            matches!(b, b' ' | b'\t'..=b'\r')
+        } else {
+            let c = s[i..].chars().next().unwrap_or(' ');
+            i += c.len_utf8();
+            c.is_whitespace()
+        };
+        if !space && !in_word {
+            n += 1;
+        }
+        in_word = !space;
+    }
+    n
+}
+
 impl CleanText {
     /// All block texts joined by newlines: the canonical text used for hashing and duplicate detection.
     pub fn joined(&self) -> String {
@@ -83,10 +108,7 @@ impl CleanText {
 
     /// Number of words (whitespace-separated) in the cleaned text.
     pub fn word_count(&self) -> usize {
-        self.blocks
-            .iter()
-            .map(|b| b.text.split_whitespace().count())
-            .sum()
+        self.blocks.iter().map(|b| count_words(&b.text)).sum()
     }
 }
 

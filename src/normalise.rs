@@ -374,7 +374,7 @@ fn repeat_key(text: &str) -> u64 {
 }
 
 fn word_count(s: &str) -> usize {
-    s.split_whitespace().count()
+    crate::model::count_words(s)
 }
 
 /// True for page numbers, running headers and footers and letterhead lines.

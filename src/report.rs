@@ -602,24 +602,32 @@ fn authority_charts(facts: &Facts, res: &Resources) -> anyhow::Result<Vec<(Strin
             by_auth.entry(d.authority.as_str()).or_default().push(i);
         }
     }
-    let mut jobs = Vec::new();
-    for (name, docs) in by_auth.into_iter().filter(|(_, d)| d.len() >= 2) {
-        // (year -> reports), (theme -> year -> concern findings)
-        let mut reports: BTreeMap<i32, usize> = BTreeMap::new();
-        for &d in &docs {
-            *reports.entry(facts.docs[d].year).or_default() += 1;
+    let charted: Vec<(&str, Vec<usize>)> =
+        by_auth.into_iter().filter(|(_, d)| d.len() >= 2).collect();
+    // Which chart each document belongs to, then (theme -> year -> concern findings) per
+    // chart, in one pass over the tags.
+    let mut chart_of = vec![usize::MAX; facts.docs.len()];
+    for (j, (_, docs)) in charted.iter().enumerate() {
+        for &d in docs {
+            chart_of[d] = j;
         }
-        let mut concern: BTreeMap<usize, BTreeMap<i32, f64>> = BTreeMap::new();
-        for t in facts
-            .tags
-            .iter()
-            .filter(|t| t.stance == Stance::Concern && docs.contains(&t.doc))
-        {
-            *concern
-                .entry(t.theme)
+    }
+    let mut concerns: Vec<BTreeMap<usize, BTreeMap<i32, f64>>> =
+        vec![BTreeMap::new(); charted.len()];
+    for t in facts.tags.iter().filter(|t| t.stance == Stance::Concern) {
+        if let Some(c) = concerns.get_mut(chart_of[t.doc]) {
+            *c.entry(t.theme)
                 .or_default()
                 .entry(facts.docs[t.doc].year)
                 .or_default() += 1.0;
+        }
+    }
+    let mut jobs = Vec::new();
+    for ((name, docs), concern) in charted.into_iter().zip(concerns) {
+        // (year -> reports)
+        let mut reports: BTreeMap<i32, usize> = BTreeMap::new();
+        for &d in &docs {
+            *reports.entry(facts.docs[d].year).or_default() += 1;
         }
         let mut ranked: Vec<(usize, f64)> = concern
             .iter()

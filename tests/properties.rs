@@ -5,6 +5,7 @@
 //!   in source order and are numbered 1..n;
 //! - tagging and stance reading never panic, and every matched word and cue occurs in its
 //!   finding;
+//! - the word count agrees with `split_whitespace` on any text, Unicode spaces included;
 //! - through `process_file`, `report::facts` and `aggregate::build`, the aggregate tables add
 //!   up to the tags.
 
@@ -200,6 +201,16 @@ fn columns_ending(df: &polars::prelude::DataFrame, suffix: &str) -> u64 {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn word_count_is_the_number_of_whitespace_separated_words(
+        text in "([ \t\n\u{0B}\u{0C}\r\u{85}\u{A0}\u{2003}\u{3000}]|[a-z.]|\\PC){0,60}"
+    ) {
+        prop_assert_eq!(
+            ofsted_themes::model::count_words(&text),
+            text.split_whitespace().count()
+        );
+    }
 
     #[test]
     fn findings_are_non_empty_in_order_and_inside_the_source(text in arbitrary_text()) {
