@@ -51,13 +51,19 @@ static RUNNING_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 
-static LETTERHEAD: LazyLock<Regex> = LazyLock::new(|| {
+/// Letterhead lines: a web or mail address anywhere in the line, or a line that opens with
+/// a telephone label or an office address. Two regexes, so that the line-start part is an
+/// anchored search. Word boundaries are ASCII: the lazy DFA then runs on any text.
+static LETTERHEAD_ANYWHERE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)www\.|https?://|@[a-z0-9-]+\.(?:gov|org|com|net|co)(?-u:\b)").unwrap()
+});
+
+static LETTERHEAD_START: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
-        www\.|https?://|@[a-z0-9-]+\.(?:gov|org|com|net|co)\b
-        |^(?:t|f|e|w|m|tel|fax|email|direct\s+[tfe]|text\s*phone|mobile|switchboard|dx)\s*[:.]?\s*(?:\+?\d[\d\s()]{6,}|$)
-        |^(?:direct\s+[tfe]|text\s*phone|textphone)\b
-        |^(?:piccadilly\s+gate|store\s+st(?:reet)?|aviation\s+house|agora|royal\s+exchange\s+buildings|nottingham\s+ng|manchester)\b.{0,40}$
+        ^(?:t|f|e|w|m|tel|fax|email|direct\s+[tfe]|text\s*phone|mobile|switchboard|dx)\s*[:.]?\s*(?:\+?\d[\d\s()]{6,}|$)
+        |^(?:direct\s+[tfe]|text\s*phone|textphone)(?-u:\b)
+        |^(?:piccadilly\s+gate|store\s+st(?:reet)?|aviation\s+house|agora|royal\s+exchange\s+buildings|nottingham\s+ng|manchester)(?-u:\b).{0,40}$
         ",
     )
     .unwrap()
@@ -391,7 +397,7 @@ fn is_furniture(text: &str, repeats: usize, has_digit: bool) -> bool {
         return true;
     }
     let words = word_count(text);
-    if words <= 14 && LETTERHEAD.is_match(text) {
+    if words <= 14 && (LETTERHEAD_START.is_match(text) || LETTERHEAD_ANYWHERE.is_match(text)) {
         return true;
     }
     if last.is_ascii_uppercase() && POSTCODE_END.is_match(text) && !ends_sentence(text) {
@@ -791,6 +797,15 @@ fn known_heading(text: &str) -> bool {
 }
 
 fn is_back_matter(text: &str) -> bool {
+    // Only the first 120 characters are compared, lower-cased. When those are ASCII (as
+    // almost every block is), compare bytes without building a lower-case copy.
+    let n = text.len().min(120);
+    if text.is_char_boundary(n) && text.as_bytes()[..n].is_ascii() {
+        let head = &text.as_bytes()[..n];
+        return BACK_MATTER_OPENINGS
+            .iter()
+            .any(|p| head.len() >= p.len() && head[..p.len()].eq_ignore_ascii_case(p.as_bytes()));
+    }
     let head: String = text
         .chars()
         .take(120)
