@@ -7,6 +7,8 @@
 //! findings") are read from a bounded window after their heading, and the safeguarding
 //! board judgement of the single inspection framework from a bounded prefix of the text.
 //! All scans are linear in the text looked at, so huge or odd inputs cannot stall it.
+//! Word boundaries in the patterns are ASCII (`(?-u:\b)`): with Unicode boundaries the
+//! regex engine leaves its fast DFA for any text holding a non-ASCII character.
 
 use std::sync::LazyLock;
 
@@ -29,7 +31,7 @@ const MONTHS: &str =
 /// A full date: "14 March 2018", "1st October 2020".
 static FULL_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)? ({MONTHS}) (\d{{4}})\b"
+        r"(?i)(?-u:\b)(\d{{1,2}})(?:st|nd|rd|th)? ({MONTHS}) (\d{{4}})(?-u:\b)"
     ))
     .expect("valid regex")
 });
@@ -37,21 +39,21 @@ static FULL_DATE: LazyLock<Regex> = LazyLock::new(|| {
 /// Labels that introduce the visit or inspection dates.
 static VISIT_DATES_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:inspection dates?|dates? of (?:the )?inspection|visit dates?|dates? of (?:the )?visit|inspection took place|inspection was carried out)\s*:?\s*(?:on |from |between )?",
+        r"(?i)(?-u:\b)(?:inspection dates?|dates? of (?:the )?inspection|visit dates?|dates? of (?:the )?visit|inspection took place|inspection was carried out)\s*:?\s*(?:on |from |between )?",
     )
     .expect("valid regex")
 });
 
 /// The letter sentence that names the visit days: "... children's services on 14 and 15 March 2018".
 static LETTER_VISIT_ON: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:focused|monitoring) visit (?:to|of) .{0,160}? (?:on|from|between) ")
+    Regex::new(r"(?i)(?-u:\b)(?:focused|monitoring) visit (?:to|of) .{0,160}? (?:on|from|between) ")
         .expect("valid regex")
 });
 
 /// A labelled publication date.
 static PUBLISHED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)\b(?:report published|published|publication date|date of publication)\s*:\s*[^0-9]{{0,24}}?(\d{{1,2}})(?:st|nd|rd|th)? ({MONTHS}) (\d{{4}})\b"
+        r"(?i)(?-u:\b)(?:report published|published|publication date|date of publication)\s*:\s*[^0-9]{{0,24}}?(\d{{1,2}})(?:st|nd|rd|th)? ({MONTHS}) (\d{{4}})(?-u:\b)"
     ))
     .expect("valid regex")
 });
@@ -59,17 +61,20 @@ static PUBLISHED: LazyLock<Regex> = LazyLock::new(|| {
 /// A labelled publication date written as digits: "Report published: 25/11/2016".
 static PUBLISHED_NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:report published|published|publication date|date of publication)\s*:\s*(\d{1,2})/(\d{1,2})/(\d{4})\b",
+        r"(?i)(?-u:\b)(?:report published|published|publication date|date of publication)\s*:\s*(\d{1,2})/(\d{1,2})/(\d{4})(?-u:\b)",
     )
     .expect("valid regex")
 });
 
-static DEAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bDear\b").expect("valid regex"));
+static DEAR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u:\b)Dear(?-u:\b)").expect("valid regex"));
 
 /// A UK postcode, used to skip authority names that are part of a postal address.
 static POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[^A-Za-z0-9]{0,3}(?:[A-Za-z][A-Za-z ]{0,20} )?[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
-        .expect("valid regex")
+    Regex::new(
+        r"^[^A-Za-z0-9]{0,3}(?:[A-Za-z][A-Za-z ]{0,20} )?[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}(?-u:\b)",
+    )
+    .expect("valid regex")
 });
 
 /// A title pattern whose first group names the authority, with the visit type it implies.
@@ -92,17 +97,17 @@ static TITLES: LazyLock<Vec<Title>> = LazyLock::new(|| {
     vec![
         t(
             "monitoring visit ",
-            r"(?i)\bmonitoring visit (?:to|of) (.{2,120}?)(?:'s)? (?:local authority )?children'?s (?:social care )?services",
+            r"(?i)(?-u:\b)monitoring visit (?:to|of) (.{2,120}?)(?:'s)? (?:local authority )?children'?s (?:social care )?services",
             Some(VisitType::MonitoringVisit),
         ),
         t(
             "focused visit ",
-            r"(?i)\bfocused visit (?:to|of) (.{2,120}?)(?:'s)? (?:local authority )?children'?s (?:social care )?services",
+            r"(?i)(?-u:\b)focused visit (?:to|of) (.{2,120}?)(?:'s)? (?:local authority )?children'?s (?:social care )?services",
             Some(VisitType::FocusedVisit),
         ),
         t(
             "looked after children",
-            r"(?i)\binspection of (?:safeguarding and )?looked after children(?:'s)? services (.{2,120}?) (?:inspection dates?|dates? of inspection|reporting inspector|age group)",
+            r"(?i)(?-u:\b)inspection of (?:safeguarding and )?looked after children(?:'s)? services (.{2,120}?) (?:inspection dates?|dates? of inspection|reporting inspector|age group)",
             Some(VisitType::SafeguardingLacInspection),
         ),
         t(
@@ -112,7 +117,7 @@ static TITLES: LazyLock<Vec<Title>> = LazyLock::new(|| {
         ),
         t(
             "inspection of ",
-            r"(?i)\binspection of (.{2,120}?)(?:'s)? (?:local authority )?children'?s (?:social care )?services",
+            r"(?i)(?-u:\b)inspection of (.{2,120}?)(?:'s)? (?:local authority )?children'?s (?:social care )?services",
             Some(VisitType::IlacsInspection),
         ),
         t(
@@ -122,12 +127,12 @@ static TITLES: LazyLock<Vec<Title>> = LazyLock::new(|| {
         ),
         t(
             " inspection date",
-            r"(?i)\binspection of (.{2,100}?) inspection dates?\b",
+            r"(?i)(?-u:\b)inspection of (.{2,100}?) inspection dates?(?-u:\b)",
             Some(VisitType::IlacsInspection),
         ),
         t(
             "joint targeted area inspection ",
-            r"(?i)\bjoint targeted area inspection (?:of the multi-agency response to .{0,120}? )?(?:in|of) (.{2,80}?)(?: between| from| on|\.|,| \d)",
+            r"(?i)(?-u:\b)joint targeted area inspection (?:of the multi-agency response to .{0,120}? )?(?:in|of) (.{2,80}?)(?: between| from| on|\.|,| \d)",
             Some(VisitType::Jtai),
         ),
     ]
@@ -137,23 +142,32 @@ static TITLES: LazyLock<Vec<Title>> = LazyLock::new(|| {
 static VISIT_PHRASES: LazyLock<Vec<(Regex, VisitType)>> = LazyLock::new(|| {
     let t = |re: &str, v: VisitType| (Regex::new(re).expect("valid regex"), v);
     vec![
-        t(r"(?i)\bmonitoring visit\b", VisitType::MonitoringVisit),
-        t(r"(?i)\bfocused visit\b", VisitType::FocusedVisit),
-        t(r"(?i)\bjoint targeted area inspection\b", VisitType::Jtai),
         t(
-            r"(?i)\binspection of (?:safeguarding and )?looked after children(?:'s)? services|\binspection of safeguarding services\b",
+            r"(?i)(?-u:\b)monitoring visit(?-u:\b)",
+            VisitType::MonitoringVisit,
+        ),
+        t(
+            r"(?i)(?-u:\b)focused visit(?-u:\b)",
+            VisitType::FocusedVisit,
+        ),
+        t(
+            r"(?i)(?-u:\b)joint targeted area inspection(?-u:\b)",
+            VisitType::Jtai,
+        ),
+        t(
+            r"(?i)(?-u:\b)inspection of (?:safeguarding and )?looked after children(?:'s)? services|(?-u:\b)inspection of safeguarding services(?-u:\b)",
             VisitType::SafeguardingLacInspection,
         ),
         t(
-            r"(?i)(?:\b|re-?)inspection of services for children in need of help and protection",
+            r"(?i)(?:(?-u:\b)|re-?)inspection of services for children in need of help and protection",
             VisitType::SifInspection,
         ),
         t(
-            r"(?i)\breview of the effectiveness of the local safeguarding children board",
+            r"(?i)(?-u:\b)review of the effectiveness of the local safeguarding children board",
             VisitType::SifInspection,
         ),
         t(
-            r"(?i)\binspection of children'?s social care services|\blocal authority children'?s services\b",
+            r"(?i)(?-u:\b)inspection of children'?s social care services|(?-u:\b)local authority children'?s services(?-u:\b)",
             VisitType::IlacsInspection,
         ),
     ]
@@ -162,7 +176,7 @@ static VISIT_PHRASES: LazyLock<Vec<(Regex, VisitType)>> = LazyLock::new(|| {
 /// A grade as written in a table cell: capitalised, so prose after the table is not read.
 static GRADE_CELL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\b(Outstanding|Good|Requires? [Ii]mprovement(?: to be [Gg]ood)?|Inadequate|Adequate|Not [Jj]udged)\b",
+        r"(?-u:\b)(Outstanding|Good|Requires? [Ii]mprovement(?: to be [Gg]ood)?|Inadequate|Adequate|Not [Jj]udged)(?-u:\b)",
     )
     .expect("valid regex")
 });
@@ -170,14 +184,15 @@ static GRADE_CELL: LazyLock<Regex> = LazyLock::new(|| {
 /// A grade in any case, for the headline tables that write some grades in lower case.
 static GRADE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(Outstanding|Good|Requires? improvement(?: to be good)?|Inadequate|Adequate|Not judged)\b",
+        r"(?i)(?-u:\b)(Outstanding|Good|Requires? improvement(?: to be good)?|Inadequate|Adequate|Not judged)(?-u:\b)",
     )
     .expect("valid regex")
 });
 
 /// The header of the grade table of inspections since 2018.
-static ILACS_TABLE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bJudgements?\b.{0,200}?\bGrades?\b").expect("valid regex"));
+static ILACS_TABLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)Judgements?(?-u:\b).{0,200}?(?-u:\b)Grades?(?-u:\b)").expect("valid regex")
+});
 
 /// Row labels of the grade table of inspections since 2018.
 static ILACS_LABEL: LazyLock<Regex> = LazyLock::new(|| {
@@ -211,14 +226,16 @@ const SIF_NAMES: [&str; 5] = [
 ];
 
 static SIF_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:\b|re-?)inspection of services for children in need of help and protection")
-        .expect("valid regex")
+    Regex::new(
+        r"(?i)(?:(?-u:\b)|re-?)inspection of services for children in need of help and protection",
+    )
+    .expect("valid regex")
 });
 
 /// The headline overall judgement of the single inspection framework.
 static SIF_OVERALL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:the overall judgement is(?: that children'?s services)?|children'?s services in .{1,80}?) (?:are |is )?(outstanding|good|inadequate|requires? improvement)\b",
+        r"(?i)(?-u:\b)(?:the overall judgement is(?: that children'?s services)?|children'?s services in .{1,80}?) (?:are |is )?(outstanding|good|inadequate|requires? improvement)(?-u:\b)",
     )
     .expect("valid regex")
 });
@@ -226,7 +243,7 @@ static SIF_OVERALL: LazyLock<Regex> = LazyLock::new(|| {
 /// The safeguarding board judgement of the single inspection framework.
 static LSCB: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\bThe (?:effectiveness of the )?Local Safeguarding Children Board(?: \(LSCB\))?(?: in [A-Z][A-Za-z ,.'-]{1,60}?)? (?:is (?:judged to be )?)?((?i:outstanding|good|inadequate|requires? improvement))\b",
+        r"(?-u:\b)The (?:effectiveness of the )?Local Safeguarding Children Board(?: \(LSCB\))?(?: in [A-Z][A-Za-z ,.'-]{1,60}?)? (?:is (?:judged to be )?)?((?i:outstanding|good|inadequate|requires? improvement))(?-u:\b)",
     )
     .expect("valid regex")
 });
@@ -237,7 +254,7 @@ static RECORD_OF_MAIN_FINDINGS: LazyLock<Regex> =
 /// A grid line ending in a grade: "Being healthy<TAB>Good", "Capacity to improve Adequate".
 static GRID_ROW: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(.*?)[\s:]*\b(outstanding|good|adequate|inadequate)(?:\s*\(?grade\s*\d\)?)?\s*$",
+        r"(?i)^(.*?)[\s:]*(?-u:\b)(outstanding|good|adequate|inadequate)(?:\s*\(?grade\s*\d\)?)?\s*$",
     )
     .expect("valid regex")
 });
