@@ -89,7 +89,7 @@ impl Analyzer {
 
     /// Tokenise `text`, registering new words in `vocab`.
     pub fn analyse(&self, text: &str, vocab: &mut Vocabulary) -> Vec<Token> {
-        let mut out = Vec::with_capacity(text.len() / 6);
+        let mut out = Vec::with_capacity(text.len() / 4 + 1);
         let mut lower_buf = String::new();
         for (start, w) in Self::words(text) {
             let id = self.word_id(w, &mut lower_buf, vocab);
@@ -104,7 +104,16 @@ impl Analyzer {
 
     /// The vocabulary id of one word as written.
     fn word_id(&self, w: &str, lower_buf: &mut String, vocab: &mut Vocabulary) -> WordId {
-        let key: &str = if w.chars().any(|c| c.is_uppercase() || c == '\u{2019}') {
+        let key: &str = if w.is_ascii() {
+            if w.bytes().any(|b| b.is_ascii_uppercase()) {
+                lower_buf.clear();
+                lower_buf.push_str(w);
+                lower_buf.make_ascii_lowercase();
+                lower_buf.as_str()
+            } else {
+                w
+            }
+        } else if w.chars().any(|c| c.is_uppercase() || c == '\u{2019}') {
             lower_buf.clear();
             for c in w.chars() {
                 if c == '\u{2019}' {
