@@ -185,54 +185,51 @@ const TAGS_HEADER: [&str; 11] = [
 ];
 const KWIC_HEADER: [&str; 6] = ["document", "finding_id", "theme", "left", "match", "right"];
 
-/// Rows of the finding-level tables for one document: findings, tags, kwic.
-fn finding_rows(d: &DocResult) -> [Vec<Vec<String>>; 3] {
-    let mut findings = Vec::new();
-    let mut tags = Vec::new();
-    let mut kwic = Vec::new();
+/// Write the finding-level rows of one document (findings, tags, kwic) straight from its
+/// results, borrowing every field.
+fn write_finding_rows(d: &DocResult, tables: &mut [StreamCsv]) -> anyhow::Result<()> {
+    let [findings, tags, kwic] = tables else {
+        unreachable!("three finding-level tables")
+    };
     if d.status != Status::Ok {
-        return [findings, tags, kwic];
+        return Ok(());
     }
     let authority = d.metadata.authority_name();
     let code = d.metadata.la_code();
     let year = d.metadata.year_text();
     let vt = d.metadata.visit_type_str();
+    let mut id_buf = itoa::Buffer::new();
     for f in &d.findings {
-        let id = f.finding.id.to_string();
-        findings.push(vec![
-            d.rel.clone(),
-            id.clone(),
-            f.finding.section.as_str().to_string(),
-            f.finding.text.clone(),
-            f.themes_string(),
-        ]);
+        let id = id_buf.format(f.finding.id);
+        let section = f.finding.section.as_str();
+        findings.row(&[&d.rel, id, section, &f.finding.text, &f.themes_string()])?;
         for t in &f.tags {
-            tags.push(vec![
-                d.rel.clone(),
-                id.clone(),
-                authority.to_string(),
-                code.to_string(),
-                year.clone(),
-                vt.to_string(),
-                f.finding.section.as_str().to_string(),
-                t.theme.clone(),
-                t.stance.as_str().to_string(),
-                t.matched.join(" | "),
-                t.cues.join(" | "),
-            ]);
+            tags.row(&[
+                &d.rel,
+                id,
+                authority,
+                code,
+                &year,
+                vt,
+                section,
+                &t.theme,
+                t.stance.as_str(),
+                &t.matched.join(" | "),
+                &t.cues.join(" | "),
+            ])?;
         }
     }
     for k in &d.kwic {
-        kwic.push(vec![
-            d.rel.clone(),
-            k.finding_id.to_string(),
-            k.theme.clone(),
-            k.left.clone(),
-            k.matched.clone(),
-            k.right.clone(),
-        ]);
+        kwic.row(&[
+            &d.rel,
+            id_buf.format(k.finding_id),
+            &k.theme,
+            &k.left,
+            &k.matched,
+            &k.right,
+        ])?;
     }
-    [findings, tags, kwic]
+    Ok(())
 }
 
 /// A CSV table streamed to a temporary file in the output folder, renamed into place at the end.
@@ -251,7 +248,7 @@ impl StreamCsv {
         keep: bool,
     ) -> anyhow::Result<StreamCsv> {
         let tmp = crate::output::temp_file_in(dir)?;
-        let mut writer = crate::output::csv_writer(std::io::BufWriter::new(tmp));
+        let mut writer = crate::output::csv_writer(std::io::BufWriter::with_capacity(1 << 20, tmp));
         writer.write_record(header)?;
         Ok(StreamCsv {
             name,
@@ -260,12 +257,10 @@ impl StreamCsv {
         })
     }
 
-    fn rows(&mut self, rows: Vec<Vec<String>>) -> anyhow::Result<()> {
-        for r in rows {
-            self.writer.write_record(&r)?;
-            if let Some(t) = &mut self.kept {
-                t.rows.push(r);
-            }
+    fn row(&mut self, fields: &[&str]) -> anyhow::Result<()> {
+        self.writer.write_record(fields)?;
+        if let Some(t) = &mut self.kept {
+            t.rows.push(fields.iter().map(|f| f.to_string()).collect());
         }
         Ok(())
     }
@@ -326,11 +321,9 @@ impl<'a> Sink<'a> {
 
     /// Take one document's results.
     pub fn add(&mut self, d: DocResult) -> anyhow::Result<()> {
-        self.tables[0].rows(vec![document_row(&d)])?;
-        let [findings, tags, kwic] = finding_rows(&d);
-        self.tables[1].rows(findings)?;
-        self.tables[2].rows(tags)?;
-        self.tables[3].rows(kwic)?;
+        let doc = document_row(&d);
+        self.tables[0].row(&doc.iter().map(String::as_str).collect::<Vec<_>>())?;
+        write_finding_rows(&d, &mut self.tables[1..])?;
         self.facts.add(&d, &self.theme_index);
         Ok(())
     }
