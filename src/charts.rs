@@ -268,6 +268,9 @@ fn render(
     encode_png(&buffer, width, height)
 }
 
+/// zlib level of the chart images.
+const PNG_LEVEL: u8 = 3;
+
 /// Encodes an 8-bit RGB buffer as PNG with fixed settings (no timestamps).
 fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
     let mut out = Vec::new();
@@ -275,7 +278,10 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
         let mut encoder = png::Encoder::new(&mut out, width, height);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
-        encoder.set_compression(png::Compression::Default);
+        // Charts are flat colour on white: unfiltered rows compress as well as filtered ones,
+        // and deflate level [`PNG_LEVEL`] is much faster than the default for a few per cent more.
+        encoder.set_filter(png::Filter::NoFilter);
+        encoder.set_deflate_compression(png::DeflateCompression::Level(PNG_LEVEL));
         let mut writer = encoder.write_header()?;
         writer.write_image_data(rgb)?;
         writer.finish()?;
@@ -1572,7 +1578,7 @@ mod tests {
     use super::*;
 
     fn size_of(png_bytes: &[u8]) -> (u32, u32) {
-        let decoder = png::Decoder::new(png_bytes);
+        let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
         let reader = decoder.read_info().expect("output decodes as PNG");
         let info = reader.info();
         (info.width, info.height)

@@ -76,7 +76,10 @@ pub fn count_words(s: &str) -> usize {
     let bytes = s.as_bytes();
     // Every non-ASCII white-space character starts with one of these bytes; without them,
     // white space is ASCII and a branch-free pass over the bytes counts word starts.
-    if !bytes.iter().any(|&b| matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3)) {
+    if !bytes
+        .iter()
+        .any(|&b| matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3))
+    {
         let mut n = 0;
         let mut prev_space = true;
         for &b in bytes {
