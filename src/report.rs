@@ -369,7 +369,12 @@ impl<'a> Sink<'a> {
             }
         }
         if settings.charts {
-            files.extend(charts(&tables, &facts, res)?);
+            // Charts render in parallel, on as many threads as the run was given.
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(settings.threads)
+                .build()
+                .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
+            files.extend(pool.install(|| charts(&tables, &facts, res))?);
         }
         let evaluation = settings
             .evaluation
