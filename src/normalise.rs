@@ -482,14 +482,12 @@ fn drop_furniture(raw: Vec<(usize, usize, &str)>) -> Vec<Line> {
     let mut gap = false;
     let mut in_contents = false;
     let mut contents_first: Option<u64> = None;
-    for (start, end, text, tabbed, key) in &cleaned {
-        let (start, end, tabbed) = (*start, *end, *tabbed);
-        let text = text.as_str();
+    for (start, end, owned, tabbed, key) in cleaned {
+        let text = owned.as_str();
         if text.is_empty() {
             gap = true;
             continue;
         }
-        let key = *key;
         let repeats = counts.get(&key).copied().unwrap_or(0);
         let has_digit = text.bytes().any(|b| b.is_ascii_digit());
         if text.len() <= 3
@@ -542,14 +540,16 @@ fn drop_furniture(raw: Vec<(usize, usize, &str)>) -> Vec<Line> {
         if body.is_empty() && kind == Start::Text {
             continue;
         }
-        let body = body.to_string();
+        let full = (kind == Start::LooseNumbered).then(|| text.to_string());
+        // The body is a slice of the cleaned line: keep that String, cut to the body.
+        let from = body.as_ptr() as usize - text.as_ptr() as usize;
+        let to = from + body.len();
+        let mut body = owned;
+        body.truncate(to);
+        body.drain(..from);
         out.push(Line {
             text: body,
-            full: if kind == Start::LooseNumbered {
-                Some(text.to_string())
-            } else {
-                None
-            },
+            full,
             start,
             end,
             gap_before: gap,
@@ -597,7 +597,12 @@ fn push_text(buf: &mut String, more: &str) {
 
 fn finish(open: Option<Open>, out: &mut Vec<Block>) {
     let Some(o) = open else { return };
-    let text = o.text.trim().to_string();
+    let trimmed = o.text.trim();
+    let text = if trimmed.len() == o.text.len() {
+        o.text
+    } else {
+        trimmed.to_string()
+    };
     if text.is_empty() {
         return;
     }
