@@ -10,12 +10,15 @@
 //! - keep paragraph and bullet boundaries, strip bullet glyphs and paragraph numbers;
 //! - mark short, unpunctuated, capitalised lines as headings.
 //!
-//! Every block keeps the byte span of the source lines it was built from.
+//! Every block keeps the byte span of the source lines it was built from. The word lists it
+//! reads page layout with (back matter, open line endings, stand-alone headings) are in
+//! `data/lexicon/layout.toml`.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
+use serde::Deserialize;
 
 use crate::model::{Block, BlockKind, CleanText};
 
@@ -24,19 +27,35 @@ const HEADING_MAX_CHARS: usize = 72;
 /// A heading built from several lines never has more words than this.
 const HEADING_MAX_WORDS: usize = 22;
 
-/// Openings of the standard paragraphs that close every report (publisher's remit,
-/// licence, formats); such paragraphs are not report text.
-const BACK_MATTER_OPENINGS: &[&str] = &[
-    "the office for standards in education, children's services and skills (ofsted) regulates",
-    "ofsted is a non-ministerial department",
-    "if you would like a copy of this document in a different format",
-    "you may reuse this information",
-    "this report is available at",
-    "this publication is available at",
-    "interested in our work?",
-    "any complaints about the inspection or the report should be made",
-    "© crown copyright",
-];
+/// The layout word lists of `data/lexicon/layout.toml`: back matter, open line endings and
+/// headings known to stand alone.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layout {
+    back_matter: Vec<String>,
+    open_endings: Vec<String>,
+    known_headings: Vec<String>,
+    known_heading_prefixes: Vec<String>,
+}
+
+const LAYOUT_TOML: &str = include_str!("../data/lexicon/layout.toml");
+
+/// The bundled layout lists, lower-cased (parsed once).
+static LAYOUT: LazyLock<Layout> = LazyLock::new(|| {
+    let mut l: Layout = toml::from_str(LAYOUT_TOML).expect("bundled layout lexicon is valid");
+    for list in [
+        &mut l.back_matter,
+        &mut l.open_endings,
+        &mut l.known_headings,
+        &mut l.known_heading_prefixes,
+    ] {
+        for w in list.iter_mut() {
+            *w = w.trim().to_lowercase();
+        }
+        list.retain(|w| !w.is_empty());
+    }
+    l
+});
 
 static PAGE_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(?:page\s*)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?$|^-\s*\d{1,3}\s*-$").unwrap()
@@ -87,65 +106,6 @@ static LIST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 static CONTENTS_ENTRY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(.*?[A-Za-z?:)].*?)(?:\s*\.{2,})?\s+\d{1,3}(?:\s+\d{1,3})*$").unwrap()
 });
-
-/// Function words and marks after which a line cannot end a sentence or a heading.
-const OPEN_ENDINGS: &[&str] = &[
-    "a",
-    "an",
-    "and",
-    "as",
-    "at",
-    "by",
-    "for",
-    "from",
-    "in",
-    "into",
-    "of",
-    "on",
-    "or",
-    "the",
-    "to",
-    "with",
-    "which",
-    "who",
-    "that",
-    "their",
-    "its",
-    "is",
-    "are",
-    "was",
-    "were",
-    "be",
-    "been",
-    "has",
-    "have",
-    "had",
-    "not",
-    "but",
-    "than",
-    "this",
-    "these",
-    "those",
-    "where",
-    "when",
-    "whose",
-    "including",
-    "such",
-    "both",
-    "between",
-    "within",
-    "across",
-    "through",
-    "about",
-    "over",
-    "under",
-    "more",
-    "most",
-    "less",
-    "very",
-    "so",
-    "also",
-];
 
 /// What a source line turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -432,7 +392,7 @@ fn ends_open(text: &str) -> bool {
         Some(_) => {
             let last = t.rsplit(' ').next().unwrap_or("");
             let lw = last.to_lowercase();
-            OPEN_ENDINGS.contains(&lw.as_str())
+            LAYOUT.open_endings.contains(&lw)
         }
     }
 }
@@ -771,34 +731,11 @@ fn known_heading(text: &str) -> bool {
     let t = text
         .trim_end_matches(|c: char| c == '?' || c == ':' || c.is_ascii_digit())
         .to_lowercase();
-    const TITLES: &[&str] = &[
-        "overview",
-        "summary",
-        "executive summary",
-        "headline findings",
-        "findings",
-        "main findings",
-        "inspection findings",
-        "evaluation of progress",
-        "findings and evaluation of progress",
-        "what needs to improve",
-        "areas for improvement",
-        "areas for priority action",
-        "recommendations",
-        "information about this inspection",
-        "about this inspection",
-        "service information",
-        "areas covered by the visit",
-        "record of main findings",
-        "overall effectiveness",
-        "capacity for improvement",
-        "contents",
-    ];
-    TITLES.contains(&t.as_str())
-        || t.starts_with("what needs to improve")
-        || t.starts_with("the experiences and progress of")
-        || t.starts_with("the impact of leaders")
-        || t.starts_with("information about this local authority")
+    LAYOUT.known_headings.contains(&t)
+        || LAYOUT
+            .known_heading_prefixes
+            .iter()
+            .any(|p| t.starts_with(p.as_str()))
 }
 
 fn is_back_matter(text: &str) -> bool {
@@ -807,7 +744,8 @@ fn is_back_matter(text: &str) -> bool {
     let n = text.len().min(120);
     if text.is_char_boundary(n) && text.as_bytes()[..n].is_ascii() {
         let head = &text.as_bytes()[..n];
-        return BACK_MATTER_OPENINGS
+        return LAYOUT
+            .back_matter
             .iter()
             .any(|p| head.len() >= p.len() && head[..p.len()].eq_ignore_ascii_case(p.as_bytes()));
     }
@@ -816,12 +754,23 @@ fn is_back_matter(text: &str) -> bool {
         .take(120)
         .flat_map(char::to_lowercase)
         .collect();
-    BACK_MATTER_OPENINGS.iter().any(|p| head.starts_with(p))
+    LAYOUT.back_matter.iter().any(|p| head.starts_with(p))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bundled_layout_lists_load() {
+        assert!(LAYOUT
+            .back_matter
+            .iter()
+            .any(|p| p.starts_with("ofsted is")));
+        assert!(LAYOUT.open_endings.iter().any(|w| w == "the"));
+        assert!(LAYOUT.known_headings.iter().any(|h| h == "overview"));
+        assert!(!LAYOUT.known_heading_prefixes.is_empty());
+    }
 
     fn kinds(src: &str) -> Vec<(BlockKind, String)> {
         normalise(src)
