@@ -359,7 +359,28 @@ fn prefix(s: &str, n: usize) -> &str {
 fn collapse(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = false;
-    for c in s.chars() {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Runs of printable ASCII that needs no change are copied in one go.
+        let run = i;
+        while i < bytes.len()
+            && bytes[i].is_ascii_graphic()
+            && !matches!(bytes[i], b'`' | b'*' | b'#')
+        {
+            i += 1;
+        }
+        if i > run {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push_str(&s[run..i]);
+        }
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
         let c = match c {
             '\u{2018}' | '\u{2019}' | '`' => '\'',
             '\u{201C}' | '\u{201D}' => '"',
@@ -885,6 +906,40 @@ fn snake(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `collapse` one character at a time, as specified.
+    fn collapse_reference(s: &str) -> String {
+        let mut out = String::new();
+        let mut space = false;
+        for c in s.chars() {
+            let c = match c {
+                '\u{2018}' | '\u{2019}' | '`' => '\'',
+                '\u{201C}' | '\u{201D}' => '"',
+                '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+                '*' | '#' | '\u{00A0}' => ' ',
+                c => c,
+            };
+            if c.is_whitespace() || c.is_control() {
+                space = true;
+                continue;
+            }
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn collapse_copies_runs_as_the_reference_does(
+            s in "([a-z.,# *`\t\n\r\x0b]|[\u{2018}\u{2019}\u{201C}\u{2013}\u{00A0}\u{3000}\u{85}]|\\PC){0,60}"
+        ) {
+            proptest::prop_assert_eq!(collapse(&s), collapse_reference(&s));
+        }
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
