@@ -18,6 +18,15 @@ use regex::Regex;
 use crate::model::{Authority, CleanText, Grade, Metadata, VisitType};
 use crate::reference::AuthorityTable;
 
+/// A pattern with a long bounded repeat (`.{2,120}?`): its lazy DFA has many states, so it
+/// gets a larger cache than the default, which it would otherwise clear and rebuild often.
+fn wide(re: &str) -> Regex {
+    regex::RegexBuilder::new(re)
+        .dfa_size_limit(8 << 20)
+        .build()
+        .expect("valid regex")
+}
+
 /// Bytes of the source read for titles, addresses and dates.
 const HEAD_BYTES: usize = 16 * 1024;
 /// Bytes of the source searched for judgement sentences outside the head.
@@ -46,8 +55,7 @@ static VISIT_DATES_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The letter sentence that names the visit days: "... children's services on 14 and 15 March 2018".
 static LETTER_VISIT_ON: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)(?:focused|monitoring) visit (?:to|of) .{0,160}? (?:on|from|between) ")
-        .expect("valid regex")
+    wide(r"(?i)(?-u:\b)(?:focused|monitoring) visit (?:to|of) .{0,160}? (?:on|from|between) ")
 });
 
 /// A labelled publication date.
@@ -91,7 +99,7 @@ struct Title {
 static TITLES: LazyLock<Vec<Title>> = LazyLock::new(|| {
     let t = |needle: &str, re: &str, v: Option<VisitType>| Title {
         needle: Regex::new(&format!("(?i){}", regex::escape(needle))).expect("valid regex"),
-        pattern: Regex::new(re).expect("valid regex"),
+        pattern: wide(re),
         visit_type: v,
     };
     vec![
@@ -190,9 +198,8 @@ static GRADE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The header of the grade table of inspections since 2018.
-static ILACS_TABLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)Judgements?(?-u:\b).{0,200}?(?-u:\b)Grades?(?-u:\b)").expect("valid regex")
-});
+static ILACS_TABLE: LazyLock<Regex> =
+    LazyLock::new(|| wide(r"(?-u:\b)Judgements?(?-u:\b).{0,200}?(?-u:\b)Grades?(?-u:\b)"));
 
 /// Row labels of the grade table of inspections since 2018.
 static ILACS_LABEL: LazyLock<Regex> = LazyLock::new(|| {
