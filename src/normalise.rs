@@ -323,6 +323,13 @@ fn strip_marker(text: &str) -> (Start, &str) {
 fn repeat_key(text: &str) -> u64 {
     // FNV-1a over the lower-cased letters.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    if text.is_ascii() {
+        for b in text.bytes().filter(u8::is_ascii_alphabetic) {
+            h ^= u64::from(b.to_ascii_lowercase());
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        return h;
+    }
     let mut mix = |c: char| {
         h ^= c as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
