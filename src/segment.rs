@@ -138,25 +138,31 @@ pub fn section_of_heading(heading: &str) -> Option<Section> {
 }
 
 fn is_sign_off(text: &str) -> bool {
-    let l = text.to_lowercase();
-    l.starts_with("yours sincerely")
-        || l.starts_with("yours faithfully")
-        || l.starts_with("kind regards")
+    ["yours sincerely", "yours faithfully", "kind regards"]
+        .iter()
+        .any(|p| starts_with_lower(text, p))
+}
+
+/// True when `text`, lower-cased, starts with `prefix` (lower case); reads only as far as
+/// the prefix.
+fn starts_with_lower(text: &str, prefix: &str) -> bool {
+    let mut lower = text.chars().flat_map(char::to_lowercase);
+    prefix.chars().all(|p| lower.next() == Some(p))
 }
 
 /// Paragraph blocks that are not report prose: salutations, sign-offs, names, titles,
 /// dates and addresses (short, unpunctuated, mostly capitalised words).
 fn is_not_prose(text: &str, signed_off: bool) -> bool {
-    let words: Vec<&str> = text.split_whitespace().collect();
     if is_sign_off(text) {
         return true;
     }
-    if words.len() <= 8 && text.starts_with("Dear ") {
+    if text.starts_with("Dear ") && crate::model::count_words(text) <= 8 {
         return true;
     }
     if crate::normalise::ends_sentence(text) {
         return false;
     }
+    let words: Vec<&str> = text.split_whitespace().collect();
     if signed_off && words.len() <= 20 {
         return true;
     }
@@ -176,8 +182,7 @@ fn is_not_prose(text: &str, signed_off: bool) -> bool {
 
 /// A sentence worth keeping: has words, and is not only a bracketed note or a label.
 fn is_finding_text(s: &str) -> bool {
-    let letters = s.chars().filter(|c| c.is_alphabetic()).count();
-    if letters < 2 {
+    if s.chars().filter(|c| c.is_alphabetic()).take(2).count() < 2 {
         return false;
     }
     let t = s.trim_end_matches(['.', ' ']);
