@@ -242,7 +242,13 @@ pub fn process_file(
     let findings = segment::segment_with(&clean, &res.sections);
     doc.times.add(Stage::Segment, t.elapsed());
     doc.words = clean.word_count();
-    doc.dedup = Some(Sha256::digest(clean.joined().as_bytes()).into());
+    // The hash of `clean.joined()`, fed block by block.
+    let mut hasher = Sha256::new();
+    for b in &clean.blocks {
+        hasher.update(b.text.as_bytes());
+        hasher.update(b"\n");
+    }
+    doc.dedup = Some(hasher.finalize().into());
 
     // A report names its kind of visit in its heading; failing that, it names an authority
     // and Ofsted. Press releases and notes that only mention an inspection are not reports.
