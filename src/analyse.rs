@@ -32,8 +32,23 @@ pub struct Entry {
 /// Cache of distinct lowercase words and their stems, grown as text is analysed.
 #[derive(Debug, Default)]
 pub struct Vocabulary {
-    ids: FxHashMap<Box<str>, WordId>,
+    /// Words of up to 16 bytes, packed into an integer (see [`pack`]): compared in one go.
+    short: FxHashMap<u128, WordId>,
+    /// Longer words.
+    long: FxHashMap<Box<str>, WordId>,
     entries: Vec<Entry>,
+}
+
+/// A word of at most 16 bytes as an integer: its bytes, zero-padded. Words never contain a
+/// NUL byte, so distinct words give distinct integers.
+fn pack(w: &str) -> Option<u128> {
+    let b = w.as_bytes();
+    if b.len() > 16 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..b.len()].copy_from_slice(b);
+    Some(u128::from_le_bytes(buf))
 }
 
 impl Vocabulary {
@@ -126,7 +141,12 @@ impl Analyzer {
         } else {
             w
         };
-        if let Some(&id) = vocab.ids.get(key) {
+        let packed = pack(key).filter(|_| !key.contains('\0'));
+        let found = match packed {
+            Some(k) => vocab.short.get(&k),
+            None => vocab.long.get(key),
+        };
+        if let Some(&id) = found {
             return id;
         }
         let id = vocab.entries.len() as WordId;
@@ -135,7 +155,10 @@ impl Analyzer {
             lower: key.into(),
             stem: stem.into_boxed_str(),
         });
-        vocab.ids.insert(key.into(), id);
+        match packed {
+            Some(k) => vocab.short.insert(k, id),
+            None => vocab.long.insert(key.into(), id),
+        };
         id
     }
 
