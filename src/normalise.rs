@@ -185,6 +185,15 @@ pub(crate) fn clean_line(raw: &str) -> String {
             s.push_str(&raw[run_start..i]);
             last_space = false;
         }
+        // A plain space, the commonest separator, without decoding.
+        if bytes.get(i) == Some(&b' ') {
+            if !last_space {
+                s.push(' ');
+                last_space = true;
+            }
+            i += 1;
+            continue;
+        }
         let Some(c) = raw[i..].chars().next() else {
             break;
         };
@@ -228,7 +237,12 @@ pub(crate) fn clean_line(raw: &str) -> String {
         // A Markdown list item: keep it recognisable as a bullet.
         return format!("- {t}");
     }
-    t.to_string()
+    // Cut `s` down to `t` in place.
+    let from = t.as_ptr() as usize - s.as_ptr() as usize;
+    let to = from + t.len();
+    s.truncate(to);
+    s.drain(..from);
+    s
 }
 
 /// Bullet glyphs that can open a list item.
