@@ -354,6 +354,55 @@ fn kwic_row(
     }
 }
 
+/// [`process_file`], with a panic in any stage turned into a `failed` result for that file,
+/// so that one bad report never stops the run (nor leaves the other workers waiting for it).
+fn process_file_guarded(
+    file: &InputFile,
+    res: &Resources,
+    ws: &mut Workspace,
+    keep_source: bool,
+) -> DocResult {
+    guarded(file, ws, |ws| process_file(file, res, ws, keep_source))
+}
+
+/// Run `stage` on `file`; a panic becomes a `failed` result naming its cause.
+fn guarded(
+    file: &InputFile,
+    ws: &mut Workspace,
+    stage: impl FnOnce(&mut Workspace) -> DocResult,
+) -> DocResult {
+    let run = std::panic::AssertUnwindSafe(|| stage(&mut *ws));
+    match std::panic::catch_unwind(run) {
+        Ok(d) => d,
+        Err(payload) => {
+            // The worker's caches may be half-updated: start them afresh.
+            *ws = Workspace::default();
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            DocResult {
+                rel: file.rel.clone(),
+                path: file.path.clone(),
+                status: Status::Failed,
+                message: format!(
+                    "internal error while processing this file ({why}); please report it"
+                ),
+                sha256: String::new(),
+                metadata: Metadata::default(),
+                words: 0,
+                findings: Vec::new(),
+                kwic: Vec::new(),
+                times: StageTimes::default(),
+                bytes: 0,
+                dedup: None,
+                source: None,
+            }
+        }
+    }
+}
+
 /// Counts and timings of a run.
 #[derive(Debug, Clone, Default)]
 pub struct RunStats {
@@ -451,7 +500,7 @@ pub fn run_streaming(
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let d = process_file(&files[i], res, &mut ws, keep_source);
+                    let d = process_file_guarded(&files[i], res, &mut ws, keep_source);
                     progress.inc(1);
                     if tx.send((i, d)).is_err() {
                         break;
@@ -501,5 +550,25 @@ fn mark_duplicate(d: &mut DocResult, seen: &mut std::collections::HashMap<[u8; 3
         d.kwic.clear();
     } else {
         seen.insert(key, d.rel.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_processing_fails_that_file_only() {
+        let file = InputFile {
+            rel: "bad.txt".into(),
+            path: PathBuf::from("bad.txt"),
+            walk_error: None,
+        };
+        let mut ws = Workspace::default();
+        let d = guarded(&file, &mut ws, |_| panic!("index out of range"));
+        assert_eq!(d.status, Status::Failed);
+        assert_eq!(d.rel, "bad.txt");
+        assert!(d.message.contains("index out of range"), "{}", d.message);
+        assert!(d.findings.is_empty() && d.dedup.is_none());
     }
 }
