@@ -332,22 +332,36 @@ impl<'a> Sink<'a> {
     /// Returns the paths written, relative to the output folder.
     pub fn finish(self, stats: &mut RunStats) -> anyhow::Result<Vec<String>> {
         let (settings, res, out_dir) = (self.settings, self.res, &self.settings.output);
-        let t = Instant::now();
+        // The streamed tables are flushed, synced and renamed into place on a thread of their
+        // own (disk-bound) while the aggregates are built (CPU-bound).
+        let streamed = self.tables;
         let facts = self.facts;
         let ids = res.tagger.book.ids();
-        let tables = aggregate::build(&facts.docs, &facts.tags, &ids)?;
-        stats.times.add(Stage::Aggregate, t.elapsed());
-
         let t = Instant::now();
-        let mut written = Vec::new();
-        let mut kept = Vec::new();
-        for table in self.tables {
-            let name = table.name;
-            if let Some(rows) = table.finish(out_dir)? {
-                kept.push((name.trim_end_matches(".csv"), rows));
-            }
-            written.push(name.to_string());
-        }
+        let (tables, finished) = std::thread::scope(|scope| {
+            let finishing = scope.spawn(|| {
+                let mut written = Vec::new();
+                let mut kept = Vec::new();
+                for table in streamed {
+                    let name = table.name;
+                    if let Some(rows) = table.finish(out_dir)? {
+                        kept.push((name.trim_end_matches(".csv"), rows));
+                    }
+                    written.push(name.to_string());
+                }
+                anyhow::Ok((written, kept))
+            });
+            let tables = aggregate::build(&facts.docs, &facts.tags, &ids);
+            let aggregated = t.elapsed();
+            let finished = finishing
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (tables.map(|tb| (tb, aggregated)), finished)
+        });
+        let (tables, aggregated) = tables?;
+        let (mut written, kept) = finished?;
+        stats.times.add(Stage::Aggregate, aggregated);
+        let t = Instant::now();
         let frames = [
             ("themes_by_authority_year", &tables.by_authority_year),
             ("themes_by_year", &tables.by_year),
