@@ -364,6 +364,24 @@ fn word_count(s: &str) -> usize {
     crate::model::count_words(s)
 }
 
+/// A letterhead line. Each regex runs only when the line could match it: the anywhere part
+/// needs "www.", "http" or "@"; the line-start part needs a first letter one of its
+/// alternatives begins with (a non-ASCII first character is left to the regex, for case
+/// folding such as "ſ" for "s").
+fn is_letterhead(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let first = bytes.first().copied().unwrap_or(b' ');
+    let may_start = !first.is_ascii() || b"tfewmdspanr".contains(&first.to_ascii_lowercase());
+    if may_start && LETTERHEAD_START.is_match(text) {
+        return true;
+    }
+    let may_anywhere = bytes.contains(&b'@')
+        || bytes
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"www.") || w.eq_ignore_ascii_case(b"http"));
+    may_anywhere && LETTERHEAD_ANYWHERE.is_match(text)
+}
+
 /// True for page numbers, running headers and footers and letterhead lines.
 fn is_furniture(text: &str, repeats: usize, has_digit: bool) -> bool {
     let bytes = text.as_bytes();
@@ -378,7 +396,7 @@ fn is_furniture(text: &str, repeats: usize, has_digit: bool) -> bool {
         return true;
     }
     let words = word_count(text);
-    if words <= 14 && (LETTERHEAD_START.is_match(text) || LETTERHEAD_ANYWHERE.is_match(text)) {
+    if words <= 14 && is_letterhead(text) {
         return true;
     }
     if last.is_ascii_uppercase() && POSTCODE_END.is_match(text) && !ends_sentence(text) {
