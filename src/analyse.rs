@@ -39,11 +39,11 @@ pub struct Vocabulary {
     entries: Vec<Entry>,
 }
 
-/// A word of at most 16 bytes as an integer: its bytes, zero-padded. Words never contain a
-/// NUL byte, so distinct words give distinct integers.
+/// A word of at most 16 bytes and no NUL byte as an integer: its bytes, zero-padded, so
+/// distinct words give distinct integers.
 fn pack(w: &str) -> Option<u128> {
     let b = w.as_bytes();
-    if b.len() > 16 {
+    if b.len() > 16 || b.contains(&0) {
         return None;
     }
     let mut buf = [0u8; 16];
@@ -141,7 +141,7 @@ impl Analyzer {
         } else {
             w
         };
-        let packed = pack(key).filter(|_| !key.contains('\0'));
+        let packed = pack(key);
         let found = match packed {
             Some(k) => vocab.short.get(&k),
             None => vocab.long.get(key),

@@ -174,6 +174,17 @@ pub fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Word lists read from a lexicon file, made ready for matching: each entry trimmed and
+/// lower-cased, empty entries dropped.
+pub fn lower_entries<'a>(lists: impl IntoIterator<Item = &'a mut Vec<String>>) {
+    for list in lists {
+        for w in list.iter_mut() {
+            *w = w.trim().to_lowercase();
+        }
+        list.retain(|w| !w.is_empty());
+    }
+}
+
 /// Line number (1-based) of a byte offset in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]

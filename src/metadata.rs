@@ -388,13 +388,7 @@ fn collapse(s: &str) -> String {
             break;
         };
         i += c.len_utf8();
-        let c = match c {
-            '\u{2018}' | '\u{2019}' | '`' => '\'',
-            '\u{201C}' | '\u{201D}' => '"',
-            '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
-            '*' | '#' | '\u{00A0}' => ' ',
-            c => c,
-        };
+        let c = unify(c);
         if c.is_whitespace() || c.is_control() {
             space = true;
             continue;
@@ -406,6 +400,18 @@ fn collapse(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// One character as [`collapse`] reads it: curly quotes and dashes made plain, Markdown
+/// emphasis and heading marks and no-break spaces made spaces.
+fn unify(c: char) -> char {
+    match c {
+        '\u{2018}' | '\u{2019}' | '`' => '\'',
+        '\u{201C}' | '\u{201D}' => '"',
+        '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+        '*' | '#' | '\u{00A0}' => ' ',
+        c => c,
+    }
 }
 
 /// The authority and, when a title names it, the visit type the title implies.
@@ -914,18 +920,11 @@ fn snake(s: &str) -> String {
 mod tests {
     use super::*;
 
-    /// `collapse` one character at a time, as specified.
+    /// `collapse` one character at a time, as specified (no copying of runs).
     fn collapse_reference(s: &str) -> String {
         let mut out = String::new();
         let mut space = false;
-        for c in s.chars() {
-            let c = match c {
-                '\u{2018}' | '\u{2019}' | '`' => '\'',
-                '\u{201C}' | '\u{201D}' => '"',
-                '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
-                '*' | '#' | '\u{00A0}' => ' ',
-                c => c,
-            };
+        for c in s.chars().map(unify) {
             if c.is_whitespace() || c.is_control() {
                 space = true;
                 continue;

@@ -95,12 +95,13 @@ pub fn count_words(s: &str) -> usize {
 impl CleanText {
     /// All block texts joined by newlines: the canonical text used for hashing and duplicate detection.
     pub fn joined(&self) -> String {
-        let mut out = String::new();
-        for b in &self.blocks {
-            out.push_str(&b.text);
-            out.push('\n');
-        }
-        out
+        self.joined_parts().collect()
+    }
+
+    /// The pieces of [`CleanText::joined`] in order (each block's text, then a newline), for
+    /// hashing it without building it.
+    pub fn joined_parts(&self) -> impl Iterator<Item = &str> {
+        self.blocks.iter().flat_map(|b| [b.text.as_str(), "\n"])
     }
 
     /// Number of words (whitespace-separated) in the cleaned text.

@@ -43,17 +43,12 @@ const LAYOUT_TOML: &str = include_str!("../data/lexicon/layout.toml");
 /// The bundled layout lists, lower-cased (parsed once).
 static LAYOUT: LazyLock<Layout> = LazyLock::new(|| {
     let mut l: Layout = toml::from_str(LAYOUT_TOML).expect("bundled layout lexicon is valid");
-    for list in [
+    crate::codebook::lower_entries([
         &mut l.back_matter,
         &mut l.open_endings,
         &mut l.known_headings,
         &mut l.known_heading_prefixes,
-    ] {
-        for w in list.iter_mut() {
-            *w = w.trim().to_lowercase();
-        }
-        list.retain(|w| !w.is_empty());
-    }
+    ]);
     l
 });
 
@@ -168,6 +163,19 @@ fn split_lines(source: &str) -> Vec<(usize, usize, &str)> {
     out
 }
 
+/// `s` cut down in place to `part`, a slice of it (no new allocation).
+fn cut_to(mut s: String, part: std::ops::Range<usize>) -> String {
+    s.truncate(part.end);
+    s.drain(..part.start);
+    s
+}
+
+/// Where `part`, a slice of `whole`, lies in it.
+fn span_in(whole: &str, part: &str) -> std::ops::Range<usize> {
+    let from = part.as_ptr() as usize - whole.as_ptr() as usize;
+    from..from + part.len()
+}
+
 /// Unify typography and strip Markdown marks; collapse white space.
 pub(crate) fn clean_line(raw: &str) -> String {
     let mut s = String::with_capacity(raw.len());
@@ -237,12 +245,8 @@ pub(crate) fn clean_line(raw: &str) -> String {
         // A Markdown list item: keep it recognisable as a bullet.
         return format!("- {t}");
     }
-    // Cut `s` down to `t` in place.
-    let from = t.as_ptr() as usize - s.as_ptr() as usize;
-    let to = from + t.len();
-    s.truncate(to);
-    s.drain(..from);
-    s
+    let keep = span_in(&s, t);
+    cut_to(s, keep)
 }
 
 /// Bullet glyphs that can open a list item.
@@ -541,11 +545,8 @@ fn drop_furniture(raw: Vec<(usize, usize, &str)>) -> Vec<Line> {
         }
         let full = (kind == Start::LooseNumbered).then(|| text.to_string());
         // The body is a slice of the cleaned line: keep that String, cut to the body.
-        let from = body.as_ptr() as usize - text.as_ptr() as usize;
-        let to = from + body.len();
-        let mut body = owned;
-        body.truncate(to);
-        body.drain(..from);
+        let keep = span_in(text, body);
+        let body = cut_to(owned, keep);
         out.push(Line {
             text: body,
             full,
@@ -596,12 +597,8 @@ fn push_text(buf: &mut String, more: &str) {
 
 fn finish(open: Option<Open>, out: &mut Vec<Block>) {
     let Some(o) = open else { return };
-    let trimmed = o.text.trim();
-    let text = if trimmed.len() == o.text.len() {
-        o.text
-    } else {
-        trimmed.to_string()
-    };
+    let keep = span_in(&o.text, o.text.trim());
+    let text = cut_to(o.text, keep);
     if text.is_empty() {
         return;
     }

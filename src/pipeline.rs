@@ -114,6 +114,27 @@ pub struct DocResult {
     pub source: Option<String>,
 }
 
+impl DocResult {
+    /// A result for `file` with `status` and nothing else learnt yet.
+    fn empty(file: &InputFile, status: Status) -> DocResult {
+        DocResult {
+            rel: file.rel.clone(),
+            path: file.path.clone(),
+            status,
+            message: String::new(),
+            sha256: String::new(),
+            metadata: Metadata::default(),
+            words: 0,
+            findings: Vec::new(),
+            kwic: Vec::new(),
+            times: StageTimes::default(),
+            bytes: 0,
+            dedup: None,
+            source: None,
+        }
+    }
+}
+
 /// The loaded codebook, lexicon and reference table.
 pub struct Resources {
     pub tagger: Tagger,
@@ -202,19 +223,9 @@ pub fn process_file(
     let (loaded, sha256) = ingest::load(file);
     times.add(Stage::Ingest, t0.elapsed());
     let mut doc = DocResult {
-        rel: file.rel.clone(),
-        path: file.path.clone(),
-        status: Status::Ok,
-        message: String::new(),
         sha256,
-        metadata: Metadata::default(),
-        words: 0,
-        findings: Vec::new(),
-        kwic: Vec::new(),
         times,
-        bytes: 0,
-        dedup: None,
-        source: None,
+        ..DocResult::empty(file, Status::Ok)
     };
     let text = match loaded {
         Loaded::Text { text, bytes, .. } => {
@@ -242,12 +253,8 @@ pub fn process_file(
     let findings = segment::segment_with(&clean, &res.sections);
     doc.times.add(Stage::Segment, t.elapsed());
     doc.words = clean.word_count();
-    // The hash of `clean.joined()`, fed block by block.
     let mut hasher = Sha256::new();
-    for b in &clean.blocks {
-        hasher.update(b.text.as_bytes());
-        hasher.update(b"\n");
-    }
+    clean.joined_parts().for_each(|part| hasher.update(part));
     doc.dedup = Some(hasher.finalize().into());
 
     // A report names its kind of visit in its heading; failing that, it names an authority
@@ -280,14 +287,7 @@ pub fn process_file(
     let t = Instant::now();
     let themes = &res.tagger.book.themes;
     for (finding, tg) in findings.into_iter().zip(tagged) {
-        let stances = res.stance.read(
-            &finding.text,
-            &tg.tokens,
-            &ws.vocab,
-            &mut ws.stance_syms,
-            &tg.hits,
-            finding.section,
-        );
+        let stances = res.stance.read_tagged(&finding, &tg, ws);
         let mut tags = Vec::with_capacity(tg.hits.len());
         for (hit, st) in tg.hits.iter().zip(stances) {
             let theme = themes[hit.theme].id.clone();
@@ -383,21 +383,10 @@ fn guarded(
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown cause".into());
             DocResult {
-                rel: file.rel.clone(),
-                path: file.path.clone(),
-                status: Status::Failed,
                 message: format!(
                     "internal error while processing this file ({why}); please report it"
                 ),
-                sha256: String::new(),
-                metadata: Metadata::default(),
-                words: 0,
-                findings: Vec::new(),
-                kwic: Vec::new(),
-                times: StageTimes::default(),
-                bytes: 0,
-                dedup: None,
-                source: None,
+                ..DocResult::empty(file, Status::Failed)
             }
         }
     }
@@ -438,6 +427,14 @@ impl RunResult {
     }
 }
 
+/// A pool of `threads` workers (0 = one per core).
+pub fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))
+}
+
 /// Documents that may be in flight ahead of the oldest one not yet handed to the sink.
 const WINDOW: usize = 64;
 
@@ -461,10 +458,7 @@ pub fn run_streaming(
 
     let start = Instant::now();
     progress.set_length(files.len() as u64);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
+    let pool = thread_pool(threads)?;
     let n = pool.current_num_threads();
     let window = WINDOW.max(n * 8);
     let mut stats = RunStats {

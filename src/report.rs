@@ -352,15 +352,14 @@ impl<'a> Sink<'a> {
                 anyhow::Ok((written, kept))
             });
             let tables = aggregate::build(&facts.docs, &facts.tags, &ids);
-            let aggregated = t.elapsed();
+            stats.times.add(Stage::Aggregate, t.elapsed());
             let finished = finishing
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (tables.map(|tb| (tb, aggregated)), finished)
+            (tables, finished)
         });
-        let (tables, aggregated) = tables?;
+        let tables = tables?;
         let (mut written, kept) = finished?;
-        stats.times.add(Stage::Aggregate, aggregated);
         let t = Instant::now();
         let frames = [
             ("themes_by_authority_year", &tables.by_authority_year),
@@ -384,10 +383,7 @@ impl<'a> Sink<'a> {
         }
         if settings.charts {
             // Charts render in parallel, on as many threads as the run was given.
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(settings.threads)
-                .build()
-                .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
+            let pool = crate::pipeline::thread_pool(settings.threads)?;
             files.extend(pool.install(|| charts(&tables, &facts, res))?);
         }
         let evaluation = settings

@@ -39,18 +39,13 @@ impl SegmentRules {
                 crate::codebook::one_line(e.message())
             )
         })?;
-        for list in [
+        crate::codebook::lower_entries([
             &mut r.improve,
             &mut r.overview,
             &mut r.context,
             &mut r.findings,
             &mut r.abbreviations,
-        ] {
-            for p in list.iter_mut() {
-                *p = p.trim().to_lowercase();
-            }
-            list.retain(|p| !p.is_empty());
-        }
+        ]);
         Ok(r)
     }
 

@@ -36,9 +36,9 @@ use toml::Spanned;
 
 use crate::analyse::{Token, Vocabulary};
 use crate::codebook::line_of;
-use crate::model::{Section, Stance};
+use crate::model::{Finding, Section, Stance};
 use crate::phrase::{leftmost_longest, PhraseMatch, PhraseMatcher, SymCache};
-use crate::tag::ThemeHit;
+use crate::tag::{Tagged, ThemeHit, Workspace};
 
 /// The lexicon file as written.
 #[derive(Debug, Deserialize)]
@@ -302,6 +302,23 @@ impl StanceReader {
         found.extend(leftmost_longest(&free));
         found.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
         found
+    }
+
+    /// [`StanceReader::read`] for a finding as the tagger left it, with the worker's caches.
+    pub fn read_tagged(
+        &self,
+        finding: &Finding,
+        tagged: &Tagged,
+        ws: &mut Workspace,
+    ) -> Vec<ThemeStance> {
+        self.read(
+            &finding.text,
+            &tagged.tokens,
+            &ws.vocab,
+            &mut ws.stance_syms,
+            &tagged.hits,
+            finding.section,
+        )
     }
 
     /// Decide the stance of each hit on one finding (same order as `hits`).

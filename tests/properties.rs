@@ -128,14 +128,7 @@ fn check_tagging(findings: &[Finding], ws: &mut Workspace) -> Result<(), TestCas
         .tag_document(findings.iter().map(|f| (f.id, f.text.as_str())), ws);
     prop_assert_eq!(tagged.len(), findings.len());
     for (f, tg) in findings.iter().zip(&tagged) {
-        let stances = res.stance.read(
-            &f.text,
-            &tg.tokens,
-            &ws.vocab,
-            &mut ws.stance_syms,
-            &tg.hits,
-            f.section,
-        );
+        let stances = res.stance.read_tagged(f, tg, ws);
         prop_assert_eq!(stances.len(), tg.hits.len());
         for hit in &tg.hits {
             for &(s, e) in &hit.spans {

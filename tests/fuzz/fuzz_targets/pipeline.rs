@@ -55,14 +55,7 @@ fuzz_target!(|data: &[u8]| {
         .tag_document(findings.iter().map(|f| (f.id, f.text.as_str())), ws);
     assert_eq!(tagged.len(), findings.len());
     for (finding, tg) in findings.iter().zip(&tagged) {
-        let stances = res.stance.read(
-            &finding.text,
-            &tg.tokens,
-            &ws.vocab,
-            &mut ws.stance_syms,
-            &tg.hits,
-            finding.section,
-        );
+        let stances = res.stance.read_tagged(finding, tg, ws);
         assert_eq!(stances.len(), tg.hits.len());
         for hit in &tg.hits {
             for &(s, e) in &hit.spans {
