@@ -147,15 +147,25 @@ pub fn normalise(source: &str) -> CleanText {
     }
 }
 
-/// Raw lines with their byte spans; form feeds count as line breaks.
+/// Raw lines with their byte spans; form feeds and the Unicode line and paragraph separators
+/// count as line breaks.
 fn split_lines(source: &str) -> Vec<(usize, usize, &str)> {
-    let mut out = Vec::new();
+    let bytes = source.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() / 64 + 1);
     let mut start = 0;
-    for (i, c) in source.char_indices() {
-        if c == '\n' || c == '\x0c' || c == '\u{2028}' || c == '\u{2029}' {
-            out.push((start, i, &source[start..i]));
-            start = i + c.len_utf8();
-        }
+    // U+2028 and U+2029 are E2 80 A8 and E2 80 A9; 0xE2 only ever starts a character.
+    for i in memchr::memchr3_iter(b'\n', b'\x0c', 0xE2, bytes) {
+        let width = match bytes[i] {
+            0xE2 if bytes.get(i + 1) == Some(&0x80)
+                && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9)) =>
+            {
+                3
+            }
+            0xE2 => continue,
+            _ => 1,
+        };
+        out.push((start, i, &source[start..i]));
+        start = i + width;
     }
     if start < source.len() {
         out.push((start, source.len(), &source[start..]));
