@@ -58,9 +58,12 @@ fn main() {
             let findings = segment::segment_with(&clean, &res.sections);
             t[2] += s.elapsed();
             let s = Instant::now();
-            let tagged = res
-                .tagger
-                .tag_document(findings.iter().map(|f| (f.id, f.text.as_str())), &mut ws);
+            let tagged = res.tagger.tag_document(
+                findings
+                    .iter()
+                    .map(|f| (f.id, f.source_start, f.text.as_str())),
+                &mut ws,
+            );
             t[3] += s.elapsed();
             let s = Instant::now();
             for (f, tg) in findings.iter().zip(&tagged) {

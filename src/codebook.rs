@@ -8,10 +8,16 @@
 //!   the last word a prefix wildcard (`exploit*`);
 //! - `near`: groups of phrases that must all occur (`all`), with at least one of `any` when
 //!   given, within `within` words of each other (or anywhere in the finding when omitted);
-//! - `exclude`: phrases that cancel any match of the theme they overlap ("not when ...");
-//! - `unless`: theme ids whose presence on the same finding cancels this theme.
+//! - `paragraph`: context rules for findings whose own words are generic: a finding matching
+//!   one of the rule's `terms` gets the theme when its paragraph (the findings of one block of
+//!   the report) matches one of the rule's `anchor` phrases, optionally only in this or an
+//!   earlier finding (`anchor_before`) and no more than `within_findings` findings away;
+//! - `exclude`: phrases that cancel any match of the theme they overlap ("not when ..."),
+//!   paragraph terms and anchors included;
+//! - `unless`: theme ids whose presence on the same finding cancels this theme (applied after
+//!   the paragraph rules, so a theme a paragraph rule adds can cancel or be cancelled).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 
@@ -54,7 +60,28 @@ pub struct ThemeDef {
     #[serde(default)]
     pub near: Vec<NearDef>,
     #[serde(default)]
+    pub paragraph: Vec<ParagraphDef>,
+    #[serde(default)]
     pub exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub unless: Vec<Spanned<String>>,
+}
+
+/// A paragraph-context rule: a finding matching one of `terms` gets the theme when its
+/// paragraph matches one of `anchor`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParagraphDef {
+    pub anchor: Spanned<Vec<Spanned<String>>>,
+    pub terms: Spanned<Vec<Spanned<String>>>,
+    /// The anchor must be in the same finding or an earlier finding of the paragraph.
+    #[serde(default)]
+    pub anchor_before: bool,
+    /// Maximum number of findings between the finding and its anchor; omitted = anywhere in
+    /// the paragraph.
+    #[serde(default)]
+    pub within_findings: Option<Spanned<usize>>,
+    /// Theme ids: the rule does not fire on a finding that carries one of them.
     #[serde(default)]
     pub unless: Vec<Spanned<String>>,
 }
@@ -146,6 +173,19 @@ pub struct Near {
     pub within: Option<usize>,
 }
 
+/// A validated paragraph-context rule.
+#[derive(Debug, Clone)]
+pub struct ParagraphRule {
+    pub anchor: Vec<Pattern>,
+    pub terms: Vec<Pattern>,
+    /// Indices of themes whose presence on the finding (by its own rules or another
+    /// paragraph rule) stops this rule.
+    pub unless: Vec<usize>,
+    pub anchor_before: bool,
+    /// Maximum distance in findings between a finding and its anchor.
+    pub within_findings: Option<usize>,
+}
+
 /// A validated theme.
 #[derive(Debug, Clone)]
 pub struct Theme {
@@ -156,6 +196,7 @@ pub struct Theme {
     pub required: bool,
     pub terms: Vec<Pattern>,
     pub near: Vec<Near>,
+    pub paragraph: Vec<ParagraphRule>,
     pub exclude: Vec<Pattern>,
     /// Indices (into the codebook's themes) of themes that cancel this one.
     pub unless: Vec<usize>,
@@ -285,6 +326,28 @@ impl Codebook {
                 }
                 out.push_str(&format!(" {within}\n"));
             }
+            for r in &t.paragraph {
+                out.push_str(&format!(
+                    "  para:    [{}] when the paragraph has [{}]",
+                    list(&r.terms),
+                    list(&r.anchor)
+                ));
+                if r.anchor_before {
+                    out.push_str(" in this or an earlier finding");
+                }
+                if let Some(w) = r.within_findings {
+                    out.push_str(&format!(" within {w} findings"));
+                }
+                if !r.unless.is_empty() {
+                    let names: Vec<&str> = r
+                        .unless
+                        .iter()
+                        .map(|&i| self.themes[i].id.as_str())
+                        .collect();
+                    out.push_str(&format!(", unless {}", names.join(", ")));
+                }
+                out.push('\n');
+            }
             if !t.exclude.is_empty() {
                 out.push_str(&format!("  exclude: {}\n", list(&t.exclude)));
             }
@@ -369,11 +432,34 @@ impl Validator<'_> {
         list.iter().filter_map(|s| self.pattern(s, what)).collect()
     }
 
+    /// Theme ids named in an `unless` list, as indices into the codebook's themes; unknown
+    /// ids and the theme itself are problems.
+    fn theme_refs(
+        &mut self,
+        list: &[Spanned<String>],
+        id: &str,
+        defs: &[ThemeDef],
+        what: &str,
+    ) -> Vec<usize> {
+        let mut out = Vec::new();
+        for u in list {
+            match defs.iter().position(|d| d.id.get_ref() == u.get_ref()) {
+                None => self.problem(
+                    u.span(),
+                    format!("unknown theme '{}' in {what}", u.get_ref()),
+                ),
+                Some(_) if u.get_ref() == id => {
+                    self.problem(u.span(), "a theme cannot cancel itself".into())
+                }
+                Some(i) => out.push(i),
+            }
+        }
+        out
+    }
+
     fn validate(&mut self, raw: CodebookFile) -> Codebook {
         let mut seen: HashSet<String> = HashSet::new();
-        let ids: BTreeSet<String> = raw.themes.iter().map(|t| t.id.get_ref().clone()).collect();
         let mut themes = Vec::new();
-        let mut pending_unless = Vec::new();
         for def in &raw.themes {
             let id = def.id.get_ref().trim().to_string();
             self.theme = id.clone();
@@ -416,24 +502,48 @@ impl Validator<'_> {
                     within: n.within,
                 });
             }
-            if def.terms.is_empty() && def.near.is_empty() {
-                self.problem(def.id.span(), "theme has no terms and no near rules".into());
+            let mut paragraph = Vec::new();
+            for r in &def.paragraph {
+                let anchor = self.patterns(r.anchor.get_ref(), "paragraph.anchor");
+                let terms = self.patterns(r.terms.get_ref(), "paragraph.terms");
+                if r.anchor.get_ref().is_empty() {
+                    self.problem(
+                        r.anchor.span(),
+                        "a paragraph rule needs at least one 'anchor' phrase".into(),
+                    );
+                }
+                if r.terms.get_ref().is_empty() {
+                    self.problem(
+                        r.terms.span(),
+                        "a paragraph rule needs at least one 'terms' phrase".into(),
+                    );
+                }
+                if let Some(w) = &r.within_findings {
+                    if *w.get_ref() == 0 {
+                        self.problem(
+                            w.span(),
+                            "paragraph 'within_findings' must be at least 1 (omit it for the whole paragraph)"
+                                .into(),
+                        );
+                    }
+                }
+                let unless = self.theme_refs(&r.unless, &id, &raw.themes, "paragraph.unless");
+                paragraph.push(ParagraphRule {
+                    anchor,
+                    terms,
+                    unless,
+                    anchor_before: r.anchor_before,
+                    within_findings: r.within_findings.as_ref().map(|w| *w.get_ref()),
+                });
+            }
+            if def.terms.is_empty() && def.near.is_empty() && def.paragraph.is_empty() {
+                self.problem(
+                    def.id.span(),
+                    "theme has no terms, near or paragraph rules".into(),
+                );
             }
             let exclude = self.patterns(&def.exclude, "exclude");
-            let mut unless = Vec::new();
-            for u in &def.unless {
-                if !ids.contains(u.get_ref()) {
-                    self.problem(
-                        u.span(),
-                        format!("unknown theme '{}' in unless", u.get_ref()),
-                    );
-                } else if u.get_ref() == &id {
-                    self.problem(u.span(), "a theme cannot cancel itself".into());
-                } else {
-                    unless.push(u.get_ref().clone());
-                }
-            }
-            pending_unless.push(unless);
+            let unless = self.theme_refs(&def.unless, &id, &raw.themes, "unless");
             themes.push(Theme {
                 id,
                 label: def.label.trim().to_string(),
@@ -442,8 +552,9 @@ impl Validator<'_> {
                 required: def.required,
                 terms,
                 near,
+                paragraph,
                 exclude,
-                unless: Vec::new(),
+                unless,
             });
         }
         self.theme.clear();
@@ -453,12 +564,6 @@ impl Validator<'_> {
                 theme: String::new(),
                 message: "no [[theme]] tables; a codebook needs at least one theme".into(),
             });
-        }
-        for (t, unless) in themes.iter_mut().zip(pending_unless) {
-            t.unless = unless
-                .iter()
-                .filter_map(|u| raw.themes.iter().position(|d| d.id.get_ref() == u))
-                .collect();
         }
         let openers = self.patterns(&raw.continuation_openers, "continuation opener");
         Codebook {
@@ -496,6 +601,59 @@ unless = ["nope"]
         assert!(msgs[3].contains("'*' is only allowed at the end"));
         assert!(msgs[4].starts_with("line 11: theme 'a': unknown theme 'nope'"));
         assert!(err.to_string().contains("cb.toml"));
+    }
+
+    #[test]
+    fn paragraph_rule_problems_name_their_lines() {
+        let text = r#"
+[[theme]]
+id = "a"
+label = "A"
+terms = ["a"]
+[[theme.paragraph]]
+anchor = []
+terms = ["x*y"]
+within_findings = 0
+unless = ["a", "nope"]
+
+[[theme]]
+id = "b"
+label = "B"
+[[theme.paragraph]]
+anchor = ["front door"]
+terms = []
+"#;
+        let err = Codebook::parse(text, "cb.toml").unwrap_err();
+        let msgs: Vec<String> = err.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(msgs.len(), 6, "{msgs:#?}");
+        assert!(msgs[0].starts_with("line 8: theme 'a': paragraph.terms pattern"));
+        assert!(
+            msgs[1].starts_with("line 7: theme 'a': a paragraph rule needs at least one 'anchor'")
+        );
+        assert!(msgs[2]
+            .starts_with("line 9: theme 'a': paragraph 'within_findings' must be at least 1"));
+        assert!(msgs[3].starts_with("line 10: theme 'a': a theme cannot cancel itself"));
+        assert!(msgs[4].starts_with("line 10: theme 'a': unknown theme 'nope' in paragraph.unless"));
+        assert!(
+            msgs[5].starts_with("line 17: theme 'b': a paragraph rule needs at least one 'terms'")
+        );
+    }
+
+    #[test]
+    fn paragraph_rules_are_shown() {
+        let text = "[[theme]]\nid = \"a\"\nlabel = \"A\"\n[[theme]]\nid = \"b\"\nlabel = \"B\"\nterms = [\"b\"]\n[[theme.paragraph]]\nanchor = [\"front door\"]\nterms = [\"decisions\"]\nanchor_before = true\nwithin_findings = 2\nunless = [\"a\"]\n";
+        let err = Codebook::parse(text, "cb.toml").unwrap_err();
+        assert!(err.problems[0]
+            .message
+            .contains("no terms, near or paragraph rules"));
+        let book = Codebook::parse(
+            &text.replacen("label = \"A\"\n", "label = \"A\"\nterms = [\"a\"]\n", 1),
+            "cb.toml",
+        )
+        .unwrap();
+        assert!(book.show().contains(
+            "para:    [decis] when the paragraph has [front door] in this or an earlier finding within 2 findings, unless a"
+        ));
     }
 
     #[test]

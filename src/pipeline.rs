@@ -280,9 +280,12 @@ pub fn process_file(
         .join("; ");
 
     let t = Instant::now();
-    let tagged = res
-        .tagger
-        .tag_document(findings.iter().map(|f| (f.id, f.text.as_str())), ws);
+    let tagged = res.tagger.tag_document(
+        findings
+            .iter()
+            .map(|f| (f.id, f.source_start, f.text.as_str())),
+        ws,
+    );
     doc.times.add(Stage::Tag, t.elapsed());
     let t = Instant::now();
     let themes = &res.tagger.book.themes;

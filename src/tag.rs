@@ -4,6 +4,15 @@
 //! tagging a finding is one automaton pass plus work proportional to the matches found, never
 //! a loop over themes x terms. Within a theme, term matches are resolved leftmost-longest;
 //! exclusions cancel the matches they overlap; `unless` themes cancel a theme afterwards.
+//!
+//! A document is tagged in three steps: each finding on its own (the same single pass, which
+//! also records the matches of paragraph rules' terms and anchors); then, within each
+//! paragraph (a run of findings with the same paragraph key), which paragraph rules fire on
+//! which finding (its terms match and one of the rule's anchors is in reach); then, in reading
+//! order, the continuation rule, the themes of the paragraph rules that fired (spans: the
+//! finding's own matched words; a rule's `unless` checks every theme the finding has), and
+//! `unless`. Paragraph rules only add a theme the finding has not found by its own terms and
+//! near rules; they take the place of an inherited one.
 
 use crate::analyse::{Analyzer, Token, Vocabulary};
 use crate::codebook::{Codebook, Pattern};
@@ -22,9 +31,43 @@ enum Role {
     NearAny {
         rule: usize,
     },
+    /// One of `terms` of paragraph rule `rule`.
+    ParaTerm {
+        rule: usize,
+    },
+    /// One of `anchor` of paragraph rule `rule`.
+    ParaAnchor {
+        rule: usize,
+    },
     Exclude,
     Opener,
 }
+
+/// A paragraph rule's match in one finding, exclusions already applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ParaEvent {
+    /// The finding holds an anchor of rule `rule` of theme `theme`.
+    Anchor { theme: usize, rule: usize },
+    /// The finding matches terms of rule `rule` of theme `theme`, at `spans`.
+    Terms {
+        theme: usize,
+        rule: usize,
+        spans: Vec<(usize, usize)>,
+    },
+}
+
+/// One finding tagged on its own, before the paragraph rules and `unless`.
+struct Own {
+    tagged: Tagged,
+    /// Opens with a continuation phrase.
+    opens: bool,
+    para: Vec<ParaEvent>,
+    /// Paragraph rules whose terms match here and whose anchor is in reach:
+    /// (theme, rule, spans of the terms).
+    fired: Vec<Fired>,
+}
+
+type Fired = (usize, usize, Vec<(usize, usize)>);
 
 #[derive(Debug, Clone, Copy)]
 struct Use {
@@ -125,6 +168,30 @@ impl Tagger {
                 counts.push(n.all.len());
             }
             near_all.push(counts);
+            for (ri, r) in t.paragraph.iter().enumerate() {
+                for p in &r.terms {
+                    add(
+                        p,
+                        Use {
+                            theme: ti,
+                            role: Role::ParaTerm { rule: ri },
+                        },
+                        &mut patterns,
+                        &mut uses,
+                    );
+                }
+                for p in &r.anchor {
+                    add(
+                        p,
+                        Use {
+                            theme: ti,
+                            role: Role::ParaAnchor { rule: ri },
+                        },
+                        &mut patterns,
+                        &mut uses,
+                    );
+                }
+            }
             for p in &t.exclude {
                 add(
                     p,
@@ -162,23 +229,46 @@ impl Tagger {
         &self.analyzer
     }
 
-    /// Tag one finding on its own (no inheritance).
+    /// Tag one finding on its own: no inheritance, and the finding is its own paragraph.
     pub fn tag(&self, text: &str, ws: &mut Workspace) -> Tagged {
-        self.tag_inner(text, ws).0
+        self.tag_document([(0, 0, text)], ws)
+            .pop()
+            .unwrap_or_default()
     }
 
-    /// Tag the findings of one document in order; a finding that opens with a continuation
-    /// phrase and names no theme of its own inherits the previous finding's themes.
+    /// Tag the findings of one document in order. Each item is the finding's id, its
+    /// paragraph key and its text; consecutive findings with the same key are one paragraph
+    /// (the pipeline passes the block's `source_start`). Paragraph rules add themes within a
+    /// paragraph; then a finding that opens with a continuation phrase and names no theme by
+    /// its own terms and near rules inherits the previous finding's themes, beside any its
+    /// paragraph rules gave it.
     pub fn tag_document<'a>(
         &self,
-        texts: impl IntoIterator<Item = (u32, &'a str)>,
+        texts: impl IntoIterator<Item = (u32, usize, &'a str)>,
         ws: &mut Workspace,
     ) -> Vec<Tagged> {
-        let mut out: Vec<Tagged> = Vec::new();
+        let mut ids = Vec::new();
+        let mut keys = Vec::new();
+        let mut own: Vec<Own> = Vec::new();
+        for (id, key, text) in texts {
+            ids.push(id);
+            keys.push(key);
+            own.push(self.tag_inner(text, ws));
+        }
+        let mut start = 0;
+        for (i, key) in keys.iter().enumerate() {
+            if keys.get(i + 1) != Some(key) {
+                self.paragraph_rules(&mut own[start..=i]);
+                start = i + 1;
+            }
+        }
+        let mut out: Vec<Tagged> = Vec::with_capacity(own.len());
         let mut prev: Option<(u32, Vec<ThemeHit>)> = None;
-        for (id, text) in texts {
-            let (mut tagged, opens) = self.tag_inner(text, ws);
-            if tagged.hits.is_empty() && opens {
+        for (id, o) in ids.into_iter().zip(own) {
+            let mut tagged = o.tagged;
+            // Themes found by the finding's own terms and near rules come first.
+            let n_own = tagged.hits.len();
+            if n_own == 0 && o.opens {
                 if let Some((pid, phits)) = &prev {
                     tagged.hits = phits
                         .iter()
@@ -190,13 +280,110 @@ impl Tagger {
                         .collect();
                 }
             }
+            self.add_paragraph_hits(&mut tagged.hits, o.fired, n_own);
+            self.apply_unless(&mut tagged.hits);
             prev = Some((id, tagged.hits.clone()));
             out.push(tagged);
         }
         out
     }
 
-    fn tag_inner(&self, text: &str, ws: &mut Workspace) -> (Tagged, bool) {
+    /// Paragraph rules over the findings of one paragraph: which rules fire on which finding
+    /// (their terms match it and an anchor is in reach). Work proportional to the rules'
+    /// matches in the paragraph.
+    fn paragraph_rules(&self, para: &mut [Own]) {
+        // (theme, rule, finding index) of every anchor in the paragraph.
+        let anchors: Vec<(usize, usize, usize)> = para
+            .iter()
+            .enumerate()
+            .flat_map(|(i, o)| {
+                o.para.iter().filter_map(move |e| match e {
+                    ParaEvent::Anchor { theme, rule } => Some((*theme, *rule, i)),
+                    ParaEvent::Terms { .. } => None,
+                })
+            })
+            .collect();
+        if anchors.is_empty() {
+            return;
+        }
+        for (i, o) in para.iter_mut().enumerate() {
+            for e in std::mem::take(&mut o.para) {
+                let ParaEvent::Terms { theme, rule, spans } = e else {
+                    continue;
+                };
+                let r = &self.book.themes[theme].paragraph[rule];
+                let anchored = anchors.iter().any(|&(t, ri, j)| {
+                    t == theme
+                        && ri == rule
+                        && (!r.anchor_before || j <= i)
+                        && r.within_findings.is_none_or(|w| i.abs_diff(j) <= w)
+                });
+                if anchored {
+                    o.fired.push((theme, rule, spans));
+                }
+            }
+        }
+    }
+
+    /// Add the themes of the paragraph rules that fired on a finding to its hits (its own and
+    /// inherited ones). A rule's `unless` looks at every theme the finding has: its own,
+    /// inherited, and those of the paragraph rules that fired on it, all at once. A theme the
+    /// finding's own rules found keeps their words; an inherited one gets the finding's words.
+    fn add_paragraph_hits(&self, hits: &mut Vec<ThemeHit>, fired: Vec<Fired>, n_own: usize) {
+        if fired.is_empty() {
+            return;
+        }
+        let present =
+            |t: usize| hits.iter().any(|h| h.theme == t) || fired.iter().any(|f| f.0 == t);
+        let keep: Vec<bool> = fired
+            .iter()
+            .map(|&(t, ri, _)| {
+                !self.book.themes[t].paragraph[ri]
+                    .unless
+                    .iter()
+                    .any(|&u| present(u))
+            })
+            .collect();
+        let before = hits.len();
+        for ((theme, _, spans), _) in fired.into_iter().zip(keep).filter(|(_, k)| *k) {
+            match hits.iter().position(|h| h.theme == theme) {
+                Some(k) if k < n_own => {}
+                Some(k) if hits[k].inherited_from.is_some() => {
+                    hits[k] = ThemeHit {
+                        theme,
+                        spans,
+                        inherited_from: None,
+                    }
+                }
+                Some(k) => {
+                    hits[k].spans.extend(spans);
+                    hits[k].spans.sort_unstable();
+                    hits[k].spans.dedup();
+                }
+                None => hits.push(ThemeHit {
+                    theme,
+                    spans,
+                    inherited_from: None,
+                }),
+            }
+        }
+        if hits.len() > before {
+            hits.sort_by_key(|h| h.theme);
+        }
+    }
+
+    /// `unless`: a theme is cancelled by the presence of another.
+    fn apply_unless(&self, hits: &mut Vec<ThemeHit>) {
+        let present: Vec<usize> = hits.iter().map(|h| h.theme).collect();
+        hits.retain(|h| {
+            !self.book.themes[h.theme]
+                .unless
+                .iter()
+                .any(|u| present.contains(u))
+        });
+    }
+
+    fn tag_inner(&self, text: &str, ws: &mut Workspace) -> Own {
         let tokens = self.analyzer.analyse(text, &mut ws.vocab);
         let matches = self.matcher.find(&tokens, &ws.vocab, &mut ws.syms);
         // Each match, once per rule that uses it, grouped by theme (a stable sort keeps the
@@ -216,16 +403,49 @@ impl Tagger {
         let mut hits = Vec::new();
         let mut terms: Vec<PhraseMatch> = Vec::new();
         let mut ex: Vec<(usize, usize)> = Vec::new();
+        let mut para_terms: Vec<(usize, PhraseMatch)> = Vec::new();
+        let mut para: Vec<ParaEvent> = Vec::new();
         for group in events.chunk_by(|a, b| a.0 == b.0) {
             let ti = group[0].0;
             terms.clear();
             ex.clear();
+            para_terms.clear();
             let mut has_near = false;
+            let mut anchors: Vec<(usize, (usize, usize))> = Vec::new();
             for (_, role, m) in group {
-                match role {
+                match *role {
                     Role::Term => terms.push(*m),
                     Role::Exclude => ex.push((m.start, m.end)),
-                    _ => has_near = true,
+                    Role::ParaTerm { rule } => para_terms.push((rule, *m)),
+                    Role::ParaAnchor { rule } => anchors.push((rule, (m.start, m.end))),
+                    Role::NearAll { .. } | Role::NearAny { .. } => has_near = true,
+                    Role::Opener => {}
+                }
+            }
+            // Paragraph rules: an anchor counts once per rule; terms resolve leftmost-longest
+            // per rule. Exclusions cancel both.
+            anchors.retain(|(_, s)| !ex.iter().any(|e| overlaps(*s, *e)));
+            anchors.sort_unstable_by_key(|a| a.0);
+            anchors.dedup_by_key(|a| a.0);
+            para.extend(
+                anchors
+                    .iter()
+                    .map(|&(rule, _)| ParaEvent::Anchor { theme: ti, rule }),
+            );
+            para_terms.sort_by_key(|p| p.0);
+            for rule_terms in para_terms.chunk_by(|a, b| a.0 == b.0) {
+                let ms: Vec<PhraseMatch> = rule_terms.iter().map(|p| p.1).collect();
+                let spans: Vec<(usize, usize)> = leftmost_longest(&ms)
+                    .into_iter()
+                    .map(|m| (m.start, m.end))
+                    .filter(|s| !ex.iter().any(|e| overlaps(*s, *e)))
+                    .collect();
+                if !spans.is_empty() {
+                    para.push(ParaEvent::Terms {
+                        theme: ti,
+                        rule: rule_terms[0].0,
+                        spans,
+                    });
                 }
             }
             let mut spans: Vec<(usize, usize)> = leftmost_longest(&terms)
@@ -265,15 +485,12 @@ impl Tagger {
                 });
             }
         }
-        // `unless`: a theme is cancelled by the presence of another.
-        let present: Vec<usize> = hits.iter().map(|h| h.theme).collect();
-        hits.retain(|h| {
-            !self.book.themes[h.theme]
-                .unless
-                .iter()
-                .any(|u| present.contains(u))
-        });
-        (Tagged { tokens, hits }, opens)
+        Own {
+            tagged: Tagged { tokens, hits },
+            opens,
+            para,
+            fired: Vec::new(),
+        }
     }
 
     /// The words of `spans` as written, joined by " | ".
@@ -383,7 +600,36 @@ exclude = ["financial audit", "audit of financ*"]
 id = "thresholds"
 label = "Thresholds"
 terms = ["threshold"]
-exclude = ["threshold of significant harm"]
+exclude = ["threshold of significant harm", "decisive action"]
+[[theme.paragraph]]
+anchor = ["mash", "front door", "contacts to the", "all contacts"]
+terms = ["decision-making", "decisions", "next steps"]
+within_findings = 2
+unless = ["strategy_meetings", "consent"]
+
+[[theme]]
+id = "consent"
+label = "Consent"
+terms = ["consent"]
+"#;
+
+    /// Strategy meetings with a follow-on rule: the anchor must come first.
+    const FOLLOW_ON: &str = r#"
+continuation_openers = ["this means"]
+
+[[theme]]
+id = "strategy_meetings"
+label = "Strategy meetings"
+terms = ["strategy meeting"]
+[[theme.paragraph]]
+anchor = ["strategy meeting"]
+terms = ["these meetings", "well attended", "decisions"]
+anchor_before = true
+
+[[theme]]
+id = "child_protection"
+label = "Child protection"
+terms = ["child protection conference"]
 "#;
 
     fn tagger() -> Tagger {
@@ -455,6 +701,210 @@ exclude = ["threshold of significant harm"]
         }
     }
 
+    /// Themes (and matched words) of each finding of a document; findings are
+    /// `(paragraph, text)`.
+    fn doc_themes(t: &Tagger, doc: &[(usize, &str)]) -> Vec<Vec<(String, Vec<String>)>> {
+        let mut ws = Workspace::default();
+        let out = t.tag_document(
+            doc.iter()
+                .enumerate()
+                .map(|(i, &(p, text))| (i as u32 + 1, p, text)),
+            &mut ws,
+        );
+        out.iter()
+            .zip(doc)
+            .map(|(tagged, (_, text))| {
+                tagged
+                    .hits
+                    .iter()
+                    .map(|h| {
+                        let mut words = Tagger::matched_words(text, &tagged.tokens, &h.spans);
+                        if let Some(from) = h.inherited_from {
+                            words.push(format!("<{from}"));
+                        }
+                        (t.book.themes[h.theme].id.clone(), words)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn paragraph_rules() {
+        type Want<'a> = &'a [(&'a str, &'a [&'a str])];
+        type Case<'a> = (&'a str, &'a str, &'a [(usize, &'a str, Want<'a>)]);
+        let cases: &[Case] = &[
+            (
+                BOOK,
+                "anchor before, in the same paragraph",
+                &[
+                    (
+                        1,
+                        "Social workers in the MASH respond to all contacts in a timely way.",
+                        &[],
+                    ),
+                    (
+                        1,
+                        "Decision-making is clear and well recorded.",
+                        &[("thresholds", &["Decision-making"])],
+                    ),
+                ],
+            ),
+            (
+                BOOK,
+                "anchor after counts without anchor_before",
+                &[
+                    (
+                        1,
+                        "Well-attended meetings make appropriate decisions for children.",
+                        &[("thresholds", &["decisions"])],
+                    ),
+                    (1, "Contacts to the MASH are appropriate.", &[]),
+                ],
+            ),
+            (
+                BOOK,
+                "trap: decision-making in a paragraph not about the front door",
+                &[
+                    (1, "Children in care live in stable homes.", &[]),
+                    (1, "Decision-making is clear and well recorded.", &[]),
+                    (2, "The MASH is effective.", &[]),
+                ],
+            ),
+            (
+                BOOK,
+                "trap: the anchor is too far away",
+                &[
+                    (1, "All contacts are screened by managers.", &[]),
+                    (1, "Children are seen quickly.", &[]),
+                    (1, "Plans are clear.", &[]),
+                    (1, "Visits are regular.", &[]),
+                    (1, "Decisions are well recorded.", &[]),
+                ],
+            ),
+            (
+                BOOK,
+                "trap: an excluded phrase is neither term nor anchor",
+                &[
+                    (1, "Staff at the front door respond well.", &[]),
+                    (1, "Leaders took decisive action.", &[]),
+                ],
+            ),
+            (
+                BOOK,
+                "unless: decisions made in strategy meetings or about consent",
+                &[
+                    (1, "The MASH is well staffed.", &[]),
+                    (
+                        1,
+                        "Strategy meetings make the right decisions.",
+                        &[("strategy_meetings", &["Strategy meetings"])],
+                    ),
+                    (
+                        1,
+                        "Decisions to override consent are recorded.",
+                        &[("consent", &["consent"])],
+                    ),
+                ],
+            ),
+            (
+                BOOK,
+                "own words stand: the theme found by its own terms keeps them",
+                &[
+                    (1, "The MASH is well staffed.", &[]),
+                    (
+                        1,
+                        "Decisions apply the threshold well.",
+                        &[("thresholds", &["threshold"])],
+                    ),
+                ],
+            ),
+            (
+                BOOK,
+                "a continuation inherits beside its paragraph themes",
+                &[
+                    (
+                        1,
+                        "Strategy meetings are timely and the front door is busy.",
+                        &[("strategy_meetings", &["Strategy meetings"])],
+                    ),
+                    (
+                        1,
+                        "This means that decisions are quick.",
+                        &[("strategy_meetings", &["<1"])],
+                    ),
+                ],
+            ),
+            (
+                FOLLOW_ON,
+                "follow-on sentences of a strategy meeting paragraph",
+                &[
+                    (
+                        1,
+                        "Strategy meetings are held promptly.",
+                        &[("strategy_meetings", &["Strategy meetings"])],
+                    ),
+                    (
+                        1,
+                        "These meetings are well attended by partners.",
+                        &[("strategy_meetings", &["These meetings", "well attended"])],
+                    ),
+                    (
+                        1,
+                        "This means that risks are shared.",
+                        &[("strategy_meetings", &["<2"])],
+                    ),
+                ],
+            ),
+            (
+                FOLLOW_ON,
+                "trap: anchor_before, the meeting named after",
+                &[
+                    (1, "Decisions are timely.", &[]),
+                    (
+                        1,
+                        "Strategy meetings are held promptly.",
+                        &[("strategy_meetings", &["Strategy meetings"])],
+                    ),
+                ],
+            ),
+            (
+                FOLLOW_ON,
+                "trap: another paragraph",
+                &[
+                    (
+                        1,
+                        "Strategy meetings are held promptly.",
+                        &[("strategy_meetings", &["Strategy meetings"])],
+                    ),
+                    (2, "These meetings are well attended.", &[]),
+                ],
+            ),
+        ];
+        for (book, name, doc) in cases {
+            let t = Tagger::new(Codebook::parse(book, "test.toml").unwrap()).unwrap();
+            let input: Vec<(usize, &str)> = doc.iter().map(|(p, text, _)| (*p, *text)).collect();
+            let got = doc_themes(&t, &input);
+            for ((_, text, want), got) in doc.iter().zip(got) {
+                let want: Vec<(String, Vec<String>)> = want
+                    .iter()
+                    .map(|(th, ws)| (th.to_string(), ws.iter().map(|w| w.to_string()).collect()))
+                    .collect();
+                assert_eq!(got, want, "{name}: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_single_finding_is_its_own_paragraph() {
+        let t = tagger();
+        assert_eq!(
+            themes(&t, "Decisions in the MASH are timely."),
+            [("thresholds".to_string(), vec!["Decisions".to_string()])]
+        );
+        assert!(themes(&t, "Decisions are timely.").is_empty());
+    }
+
     #[test]
     fn near_rule_respects_its_window() {
         let t = tagger();
@@ -467,10 +917,10 @@ exclude = ["threshold of significant harm"]
         let t = tagger();
         let mut ws = Workspace::default();
         let texts = [
-            (1, "Strategy meetings are not always held."),
-            (2, "This means that risk is not shared."),
-            (3, "As a result, audits are late."),
-            (4, "This means little."),
+            (1, 0, "Strategy meetings are not always held."),
+            (2, 0, "This means that risk is not shared."),
+            (3, 0, "As a result, audits are late."),
+            (4, 0, "This means little."),
         ];
         let out = t.tag_document(texts, &mut ws);
         assert_eq!(out[1].hits.len(), 1);

@@ -123,9 +123,12 @@ fn check_findings(source: &str, findings: &[Finding]) -> Result<(), TestCaseErro
 /// Tag and read the stance of every finding, checking that the words shown are in it.
 fn check_tagging(findings: &[Finding], ws: &mut Workspace) -> Result<(), TestCaseError> {
     let res = &*RES;
-    let tagged = res
-        .tagger
-        .tag_document(findings.iter().map(|f| (f.id, f.text.as_str())), ws);
+    let tagged = res.tagger.tag_document(
+        findings
+            .iter()
+            .map(|f| (f.id, f.source_start, f.text.as_str())),
+        ws,
+    );
     prop_assert_eq!(tagged.len(), findings.len());
     for (f, tg) in findings.iter().zip(&tagged) {
         let stances = res.stance.read_tagged(f, tg, ws);

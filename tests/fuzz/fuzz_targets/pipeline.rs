@@ -50,9 +50,12 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut guard = workspace().lock().unwrap_or_else(|e| e.into_inner());
     let ws = &mut *guard;
-    let tagged = res
-        .tagger
-        .tag_document(findings.iter().map(|f| (f.id, f.text.as_str())), ws);
+    let tagged = res.tagger.tag_document(
+        findings
+            .iter()
+            .map(|f| (f.id, f.source_start, f.text.as_str())),
+        ws,
+    );
     assert_eq!(tagged.len(), findings.len());
     for (finding, tg) in findings.iter().zip(&tagged) {
         let stances = res.stance.read_tagged(finding, tg, ws);
