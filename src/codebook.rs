@@ -301,6 +301,13 @@ impl Codebook {
                 .collect::<Vec<_>>()
                 .join(" | ")
         };
+        let ids = |themes: &[usize]| {
+            themes
+                .iter()
+                .map(|&i| self.themes[i].id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         for t in &self.themes {
             out.push_str(&format!(
                 "\n{}{} - {}{}\n",
@@ -339,12 +346,7 @@ impl Codebook {
                     out.push_str(&format!(" within {w} findings"));
                 }
                 if !r.unless.is_empty() {
-                    let names: Vec<&str> = r
-                        .unless
-                        .iter()
-                        .map(|&i| self.themes[i].id.as_str())
-                        .collect();
-                    out.push_str(&format!(", unless {}", names.join(", ")));
+                    out.push_str(&format!(", unless {}", ids(&r.unless)));
                 }
                 out.push('\n');
             }
@@ -352,12 +354,7 @@ impl Codebook {
                 out.push_str(&format!("  exclude: {}\n", list(&t.exclude)));
             }
             if !t.unless.is_empty() {
-                let names: Vec<&str> = t
-                    .unless
-                    .iter()
-                    .map(|&i| self.themes[i].id.as_str())
-                    .collect();
-                out.push_str(&format!("  unless:  {}\n", names.join(", ")));
+                out.push_str(&format!("  unless:  {}\n", ids(&t.unless)));
             }
         }
         out

@@ -399,19 +399,19 @@ impl Tagger {
             }
         }
         events.sort_by_key(|e| e.0);
-        let overlaps = |a: (usize, usize), b: (usize, usize)| a.0 < b.1 && b.0 < a.1;
         let mut hits = Vec::new();
         let mut terms: Vec<PhraseMatch> = Vec::new();
         let mut ex: Vec<(usize, usize)> = Vec::new();
         let mut para_terms: Vec<(usize, PhraseMatch)> = Vec::new();
+        let mut anchors: Vec<(usize, (usize, usize))> = Vec::new();
         let mut para: Vec<ParaEvent> = Vec::new();
         for group in events.chunk_by(|a, b| a.0 == b.0) {
             let ti = group[0].0;
             terms.clear();
             ex.clear();
             para_terms.clear();
+            anchors.clear();
             let mut has_near = false;
-            let mut anchors: Vec<(usize, (usize, usize))> = Vec::new();
             for (_, role, m) in group {
                 match *role {
                     Role::Term => terms.push(*m),
@@ -424,7 +424,7 @@ impl Tagger {
             }
             // Paragraph rules: an anchor counts once per rule; terms resolve leftmost-longest
             // per rule. Exclusions cancel both.
-            anchors.retain(|(_, s)| !ex.iter().any(|e| overlaps(*s, *e)));
+            anchors.retain(|(_, s)| !excluded(*s, &ex));
             anchors.sort_unstable_by_key(|a| a.0);
             anchors.dedup_by_key(|a| a.0);
             para.extend(
@@ -435,11 +435,7 @@ impl Tagger {
             para_terms.sort_by_key(|p| p.0);
             for rule_terms in para_terms.chunk_by(|a, b| a.0 == b.0) {
                 let ms: Vec<PhraseMatch> = rule_terms.iter().map(|p| p.1).collect();
-                let spans: Vec<(usize, usize)> = leftmost_longest(&ms)
-                    .into_iter()
-                    .map(|m| (m.start, m.end))
-                    .filter(|s| !ex.iter().any(|e| overlaps(*s, *e)))
-                    .collect();
+                let spans = term_spans(&ms, &ex);
                 if !spans.is_empty() {
                     para.push(ParaEvent::Terms {
                         theme: ti,
@@ -448,11 +444,7 @@ impl Tagger {
                     });
                 }
             }
-            let mut spans: Vec<(usize, usize)> = leftmost_longest(&terms)
-                .into_iter()
-                .map(|m| (m.start, m.end))
-                .filter(|s| !ex.iter().any(|e| overlaps(*s, *e)))
-                .collect();
+            let mut spans = term_spans(&terms, &ex);
             if has_near {
                 for (ri, &n_all) in self.near_all[ti].iter().enumerate() {
                     let mut alls: NearHits = (vec![Vec::new(); n_all], Vec::new());
@@ -469,7 +461,7 @@ impl Tagger {
                     if let Some(found) =
                         fire_near(&alls.0, &alls.1, !rule.any.is_empty(), rule.within)
                     {
-                        if !found.iter().any(|s| ex.iter().any(|e| overlaps(*s, *e))) {
+                        if !found.iter().any(|s| excluded(*s, &ex)) {
                             spans.extend(found);
                         }
                     }
@@ -501,6 +493,20 @@ impl Tagger {
             .map(|&(s, e)| text[tokens[s].start..tokens[e - 1].end].to_string())
             .collect()
     }
+}
+
+/// True when token range `s` overlaps one of the exclusion matches `ex`.
+fn excluded(s: (usize, usize), ex: &[(usize, usize)]) -> bool {
+    ex.iter().any(|e| s.0 < e.1 && e.0 < s.1)
+}
+
+/// Term matches resolved leftmost-longest, as token ranges, less those an exclusion overlaps.
+fn term_spans(ms: &[PhraseMatch], ex: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    leftmost_longest(ms)
+        .into_iter()
+        .map(|m| (m.start, m.end))
+        .filter(|s| !excluded(*s, ex))
+        .collect()
 }
 
 /// Occurrences found for one near rule: per `all` phrase, and of any `any` phrase.
