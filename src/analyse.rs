@@ -3,6 +3,9 @@
 //! Text is split on Unicode word boundaries, lowercased and stemmed with the English
 //! Snowball stemmer (rust-stemmers), behind our own [`Analyzer`] type. Each distinct word is
 //! stemmed once per [`Vocabulary`] (a cache owned by one worker thread), not per occurrence.
+//! Text that is all ASCII, nearly every finding once normalised, is split by [`AsciiWords`],
+//! which applies the same word-boundary rules (UAX #29) to ASCII's character classes in one
+//! pass over the bytes; a property test holds it to unicode-segmentation's answer.
 
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
@@ -71,6 +74,109 @@ impl Vocabulary {
     }
 }
 
+/// The words of a text, with their byte offsets: see [`Analyzer::words`].
+pub enum Words<'a> {
+    Ascii(AsciiWords<'a>),
+    Unicode(unicode_segmentation::UnicodeWordIndices<'a>),
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<(usize, &'a str)> {
+        match self {
+            Words::Ascii(w) => w.next(),
+            Words::Unicode(w) => w.find(|(_, w)| w.chars().any(char::is_alphanumeric)),
+        }
+    }
+}
+
+/// Word-boundary class of an ASCII byte (UAX #29, Word_Break property).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// A-Z, a-z (ALetter).
+    Letter,
+    /// 0-9 (Numeric).
+    Digit,
+    /// `_` (ExtendNumLet).
+    Connector,
+    /// Anything else: never inside a word.
+    Other,
+}
+
+/// [`Class`] of every byte value, looked up rather than matched in the inner loop.
+static CLASSES: [Class; 256] = {
+    let mut t = [Class::Other; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b as u8 {
+            b'a'..=b'z' | b'A'..=b'Z' => Class::Letter,
+            b'0'..=b'9' => Class::Digit,
+            b'_' => Class::Connector,
+            _ => Class::Other,
+        };
+        b += 1;
+    }
+    t
+};
+
+fn class(b: u8) -> Class {
+    CLASSES[b as usize]
+}
+
+/// Words of an all-ASCII text by the UAX #29 rules that apply to ASCII: letters, digits and
+/// `_` join (WB5, WB8-WB10, WB13a-b); `:`, `.` or `'` joins two letters (WB6-7); `,`, `;`,
+/// `.` or `'` joins two digits (WB11-12). Segments without a letter or digit are not words.
+pub struct AsciiWords<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Iterator for AsciiWords<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<(usize, &'a str)> {
+        let b = self.text.as_bytes();
+        loop {
+            let mut i = self.at;
+            while i < b.len() && class(b[i]) == Class::Other {
+                i += 1;
+            }
+            if i >= b.len() {
+                self.at = i;
+                return None;
+            }
+            let start = i;
+            let mut last = class(b[i]);
+            let mut alnum = last != Class::Connector;
+            i += 1;
+            while i < b.len() {
+                let c = class(b[i]);
+                if c != Class::Other {
+                    alnum |= c != Class::Connector;
+                    last = c;
+                    i += 1;
+                    continue;
+                }
+                let next = b.get(i + 1).map_or(Class::Other, |&n| class(n));
+                let joins = matches!(
+                    (last, b[i], next),
+                    (Class::Letter, b':' | b'.' | b'\'', Class::Letter)
+                        | (Class::Digit, b',' | b';' | b'.' | b'\'', Class::Digit)
+                );
+                if !joins {
+                    break;
+                }
+                i += 2;
+            }
+            self.at = i;
+            if alnum {
+                return Some((start, &self.text[start..i]));
+            }
+        }
+    }
+}
+
 /// English analyser: Unicode word segmentation, lowercasing, Snowball stemming.
 pub struct Analyzer {
     stemmer: Stemmer,
@@ -97,9 +203,12 @@ impl Analyzer {
     }
 
     /// Split `text` into words (tokens with at least one alphanumeric character).
-    pub fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
-        text.unicode_word_indices()
-            .filter(|(_, w)| w.chars().any(char::is_alphanumeric))
+    pub fn words(text: &str) -> Words<'_> {
+        if text.is_ascii() {
+            Words::Ascii(AsciiWords { text, at: 0 })
+        } else {
+            Words::Unicode(text.unicode_word_indices())
+        }
     }
 
     /// Tokenise `text`, registering new words in `vocab`.
@@ -107,7 +216,20 @@ impl Analyzer {
         let mut out = Vec::with_capacity(text.len() / 4 + 1);
         let mut lower_buf = String::new();
         for (start, w) in Self::words(text) {
-            let id = self.word_id(w, &mut lower_buf, vocab);
+            // A short ASCII word already seen: its key is its bytes lowercased in place.
+            let seen = (w.len() <= 16 && w.is_ascii())
+                .then(|| {
+                    let mut buf = [0u8; 16];
+                    for (d, b) in buf.iter_mut().zip(w.bytes()) {
+                        *d = b.to_ascii_lowercase();
+                    }
+                    vocab.short.get(&u128::from_le_bytes(buf)).copied()
+                })
+                .flatten();
+            let id = match seen {
+                Some(id) => id,
+                None => self.word_id(w, &mut lower_buf, vocab),
+            };
             out.push(Token {
                 start,
                 end: start + w.len(),
@@ -194,6 +316,32 @@ mod tests {
         assert_eq!(toks[0].word, toks[1].word);
         assert_eq!(v.len(), 4);
         assert_eq!(&*v.entry(toks[3].word).stem, "children");
+    }
+
+    /// The ASCII splitter against unicode-segmentation's, on text built from the characters
+    /// the word-boundary rules treat specially.
+    fn unicode_reference(text: &str) -> Vec<(usize, &str)> {
+        text.unicode_word_indices()
+            .filter(|(_, w)| w.chars().any(char::is_alphanumeric))
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_words_follow_the_unicode_rules(text in "[a-cA-C0-2_.,;:'\" \t\r\n!()/&-]{0,40}") {
+            let fast: Vec<(usize, &str)> = AsciiWords { text: &text, at: 0 }.collect();
+            proptest::prop_assert_eq!(fast, unicode_reference(&text));
+        }
+    }
+
+    #[test]
+    fn ascii_words_on_report_text() {
+        let text = "The MASH's 2,500 contacts (e.g. 1.5 per day) were screened; \
+                    re-referrals fell: 12.3% in 2019/20, and case_id A1.b2's log's '...' ends.";
+        let fast: Vec<(usize, &str)> = AsciiWords { text, at: 0 }.collect();
+        assert_eq!(fast, unicode_reference(text));
+        let words: Vec<&str> = fast.iter().map(|(_, w)| *w).collect();
+        assert!(words.contains(&"MASH's") && words.contains(&"2,500") && words.contains(&"e.g"));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! its stem when some pattern uses that stem, else of the longest wildcard prefix it starts
 //! with, else a filler. Each symbol is one private-use character, so a finding becomes a short
 //! string and all patterns are found in one pass of an Aho-Corasick automaton; UTF-8 being
-//! self-synchronising, a match always starts and ends on whole tokens. Matches are reported
+//! self-synchronising, a match always starts and ends on whole tokens. No pattern holds a
+//! filler, so a run of fillers is written as one: the automaton reads only the runs of words
+//! some pattern uses, and a table maps each symbol back to its token. Matches are reported
 //! overlapping; callers choose among them (leftmost-longest per theme).
 
 use rustc_hash::FxHashMap as HashMap;
@@ -36,6 +38,8 @@ pub struct PhraseMatch {
 pub struct SymCache {
     syms: Vec<u32>,
     buf: String,
+    /// Token index of each symbol written to `buf`.
+    pos: Vec<u32>,
 }
 
 /// Compiled patterns.
@@ -212,22 +216,38 @@ impl PhraseMatcher {
         }
         let mut buf = std::mem::take(&mut cache.buf);
         buf.clear();
+        let pos = &mut cache.pos;
+        pos.clear();
         let mut any = false;
-        for t in tokens {
+        let mut after_filler = true;
+        for (i, t) in tokens.iter().enumerate() {
             let slot = &mut cache.syms[t.word as usize];
             if *slot == UNSET {
                 *slot = self.symbol(vocab, t.word);
             }
-            any |= *slot != 0;
+            if *slot == 0 {
+                // One filler stands for the whole run: it only has to keep runs apart.
+                if !after_filler {
+                    buf.push(FILLER);
+                    pos.push(i as u32);
+                    after_filler = true;
+                }
+                continue;
+            }
+            any = true;
+            after_filler = false;
             buf.push(sym_char(*slot));
+            pos.push(i as u32);
         }
         let mut out = Vec::new();
         if any {
             for m in self.ac.find_overlapping_iter(buf.as_str()) {
-                // Every symbol is 3 bytes long.
+                // Every symbol is 3 bytes long, and a match never holds a filler, so its
+                // symbols stand for consecutive tokens.
+                let (first, last) = (m.start() / 3, m.end() / 3 - 1);
                 out.push(PhraseMatch {
-                    start: m.start() / 3,
-                    end: m.end() / 3,
+                    start: pos[first] as usize,
+                    end: pos[last] as usize + 1,
                     pattern: self.owner[m.pattern().as_usize()],
                 });
             }
@@ -361,6 +381,19 @@ mod tests {
                 &["strategy meeting"],
                 "strategy, then a meeting",
                 &[],
+            ),
+            (
+                "a run of unused words still breaks a phrase",
+                &["strategy meeting", "police"],
+                "strategy and then and then meeting with police",
+                &[(1, "police")],
+            ),
+            (
+                "matches after long runs of unused words keep their place",
+                &["strategy meeting", "delay"],
+                "In the first of many of the cases seen a strategy meeting was held \
+                 but in some of the other cases there was delay, and more delay.",
+                &[(0, "strategy meeting"), (1, "delay"), (1, "delay")],
             ),
         ];
         for (name, pats, text, want) in cases {

@@ -93,12 +93,26 @@ pub struct Tagged {
     pub hits: Vec<ThemeHit>,
 }
 
-/// Per-worker scratch space: the vocabulary cache and the matcher's symbol memo.
+/// Per-worker scratch space: the vocabulary cache, the matcher's symbol memo and the
+/// tagger's working lists, kept from one finding to the next.
 #[derive(Default)]
 pub struct Workspace {
     pub vocab: Vocabulary,
     pub syms: SymCache,
     pub stance_syms: SymCache,
+    scratch: Scratch,
+}
+
+/// Working lists of [`Tagger::tag`], cleared and refilled for each finding.
+#[derive(Default)]
+struct Scratch {
+    events: Vec<(usize, Role, PhraseMatch)>,
+    terms: Vec<PhraseMatch>,
+    ex: Vec<(usize, usize)>,
+    para_terms: Vec<(usize, PhraseMatch)>,
+    anchors: Vec<(usize, (usize, usize))>,
+    near_alls: Vec<Vec<(usize, usize)>>,
+    near_any: Vec<(usize, usize)>,
 }
 
 /// The compiled codebook.
@@ -388,7 +402,16 @@ impl Tagger {
         let matches = self.matcher.find(&tokens, &ws.vocab, &mut ws.syms);
         // Each match, once per rule that uses it, grouped by theme (a stable sort keeps the
         // matches' order within a theme). Only themes with some match are looked at.
-        let mut events: Vec<(usize, Role, PhraseMatch)> = Vec::new();
+        let Scratch {
+            events,
+            terms,
+            ex,
+            para_terms,
+            anchors,
+            near_alls,
+            near_any,
+        } = &mut ws.scratch;
+        events.clear();
         let mut opens = false;
         for m in &matches {
             for u in &self.uses[m.pattern] {
@@ -400,10 +423,6 @@ impl Tagger {
         }
         events.sort_by_key(|e| e.0);
         let mut hits = Vec::new();
-        let mut terms: Vec<PhraseMatch> = Vec::new();
-        let mut ex: Vec<(usize, usize)> = Vec::new();
-        let mut para_terms: Vec<(usize, PhraseMatch)> = Vec::new();
-        let mut anchors: Vec<(usize, (usize, usize))> = Vec::new();
         let mut para: Vec<ParaEvent> = Vec::new();
         for group in events.chunk_by(|a, b| a.0 == b.0) {
             let ti = group[0].0;
@@ -424,7 +443,7 @@ impl Tagger {
             }
             // Paragraph rules: an anchor counts once per rule; terms resolve leftmost-longest
             // per rule. Exclusions cancel both.
-            anchors.retain(|(_, s)| !excluded(*s, &ex));
+            anchors.retain(|(_, s)| !excluded(*s, ex));
             anchors.sort_unstable_by_key(|a| a.0);
             anchors.dedup_by_key(|a| a.0);
             para.extend(
@@ -435,7 +454,7 @@ impl Tagger {
             para_terms.sort_by_key(|p| p.0);
             for rule_terms in para_terms.chunk_by(|a, b| a.0 == b.0) {
                 let ms: Vec<PhraseMatch> = rule_terms.iter().map(|p| p.1).collect();
-                let spans = term_spans(&ms, &ex);
+                let spans = term_spans(&ms, ex);
                 if !spans.is_empty() {
                     para.push(ParaEvent::Terms {
                         theme: ti,
@@ -444,24 +463,29 @@ impl Tagger {
                     });
                 }
             }
-            let mut spans = term_spans(&terms, &ex);
+            let mut spans = term_spans(terms, ex);
             if has_near {
                 for (ri, &n_all) in self.near_all[ti].iter().enumerate() {
-                    let mut alls: NearHits = (vec![Vec::new(); n_all], Vec::new());
+                    if near_alls.len() < n_all {
+                        near_alls.resize_with(n_all, Vec::new);
+                    }
+                    let alls = &mut near_alls[..n_all];
+                    alls.iter_mut().for_each(Vec::clear);
+                    near_any.clear();
                     for (_, role, m) in group {
                         match *role {
                             Role::NearAll { rule, k } if rule == ri => {
-                                alls.0[k].push((m.start, m.end))
+                                alls[k].push((m.start, m.end))
                             }
-                            Role::NearAny { rule } if rule == ri => alls.1.push((m.start, m.end)),
+                            Role::NearAny { rule } if rule == ri => near_any.push((m.start, m.end)),
                             _ => {}
                         }
                     }
                     let rule = &self.book.themes[ti].near[ri];
                     if let Some(found) =
-                        fire_near(&alls.0, &alls.1, !rule.any.is_empty(), rule.within)
+                        fire_near(alls, near_any, !rule.any.is_empty(), rule.within)
                     {
-                        if !found.iter().any(|s| excluded(*s, &ex)) {
+                        if !found.iter().any(|s| excluded(*s, ex)) {
                             spans.extend(found);
                         }
                     }
@@ -508,9 +532,6 @@ fn term_spans(ms: &[PhraseMatch], ex: &[(usize, usize)]) -> Vec<(usize, usize)> 
         .filter(|s| !excluded(*s, ex))
         .collect()
 }
-
-/// Occurrences found for one near rule: per `all` phrase, and of any `any` phrase.
-type NearHits = (Vec<Vec<(usize, usize)>>, Vec<(usize, usize)>);
 
 /// Token gap between two ranges (0 when they touch or overlap).
 fn gap(a: (usize, usize), b: (usize, usize)) -> usize {
