@@ -407,6 +407,8 @@ pub struct RunStats {
     pub findings: usize,
     pub tags: usize,
     pub times: StageTimes,
+    /// Wall time of the run: the documents, then (added by the report) the aggregates,
+    /// charts and writing.
     pub wall: Duration,
     /// Worker threads used.
     pub threads: usize,

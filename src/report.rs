@@ -331,6 +331,7 @@ impl<'a> Sink<'a> {
     /// Build the aggregates, charts and summaries, and put every file in place.
     /// Returns the paths written, relative to the output folder.
     pub fn finish(self, stats: &mut RunStats) -> anyhow::Result<Vec<String>> {
+        let started = Instant::now();
         let (settings, res, out_dir) = (self.settings, self.res, &self.settings.output);
         // The streamed tables are flushed, synced and renamed into place on a thread of their
         // own (disk-bound) while the aggregates are built (CPU-bound).
@@ -402,6 +403,8 @@ impl<'a> Sink<'a> {
             written.push(name.clone());
         }
         stats.times.add(Stage::Write, t.elapsed());
+        // The run's wall time takes in the aggregates, charts and writing done here.
+        stats.wall += started.elapsed();
         let run_json = run_json(settings, res, stats, &written);
         write_atomic(&out_dir.join("run.json"), run_json.as_bytes())?;
         written.push("run.json".into());
