@@ -137,8 +137,8 @@ impl<'a> Iterator for AsciiWords<'a> {
 
     fn next(&mut self) -> Option<(usize, &'a str)> {
         let b = self.text.as_bytes();
+        let mut i = self.at;
         loop {
-            let mut i = self.at;
             while i < b.len() && class(b[i]) == Class::Other {
                 i += 1;
             }
@@ -147,31 +147,28 @@ impl<'a> Iterator for AsciiWords<'a> {
                 return None;
             }
             let start = i;
-            let mut last = class(b[i]);
-            let mut alnum = last != Class::Connector;
-            i += 1;
-            while i < b.len() {
-                let c = class(b[i]);
-                if c != Class::Other {
-                    alnum |= c != Class::Connector;
-                    last = c;
+            loop {
+                while i < b.len() && class(b[i]) != Class::Other {
                     i += 1;
-                    continue;
                 }
-                let next = b.get(i + 1).map_or(Class::Other, |&n| class(n));
-                let joins = matches!(
-                    (last, b[i], next),
-                    (Class::Letter, b':' | b'.' | b'\'', Class::Letter)
-                        | (Class::Digit, b',' | b';' | b'.' | b'\'', Class::Digit)
-                );
+                // `b[i]` ends the run; a mid-word mark between two letters or two digits
+                // carries the word on.
+                let joins = i + 1 < b.len()
+                    && matches!(
+                        (class(b[i - 1]), b[i], class(b[i + 1])),
+                        (Class::Letter, b':' | b'.' | b'\'', Class::Letter)
+                            | (Class::Digit, b',' | b';' | b'.' | b'\'', Class::Digit)
+                    );
                 if !joins {
                     break;
                 }
                 i += 2;
             }
             self.at = i;
-            if alnum {
-                return Some((start, &self.text[start..i]));
+            let w = &self.text[start..i];
+            // Only a run that starts with `_` can lack a letter or digit.
+            if class(b[start]) != Class::Connector || w.bytes().any(|c| c.is_ascii_alphanumeric()) {
+                return Some((start, w));
             }
         }
     }

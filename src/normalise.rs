@@ -14,7 +14,7 @@
 //! reads page layout with (back matter, open line endings, stand-alone headings) are in
 //! `data/lexicon/layout.toml`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -439,8 +439,8 @@ fn is_furniture(text: &str, repeats: usize, has_digit: bool) -> bool {
     if last.is_ascii_digit() && RUNNING_HEADER.is_match(text) {
         return true;
     }
-    let words = word_count(text);
-    if words <= 14 && is_letterhead(text) {
+    // The letterhead test rules most lines out at their first bytes: words are counted after.
+    if is_letterhead(text) && word_count(text) <= 14 {
         return true;
     }
     if last.is_ascii_uppercase() && POSTCODE_END.is_match(text) && !ends_sentence(text) {
@@ -448,6 +448,7 @@ fn is_furniture(text: &str, repeats: usize, has_digit: bool) -> bool {
     }
     // Lines repeated on several pages: headers and footers.
     if repeats >= 3 && bytes.len() <= 200 && !ends_sentence(text) {
+        let words = word_count(text);
         if has_digit && words >= 2 {
             return true;
         }
@@ -515,7 +516,9 @@ fn drop_furniture(raw: Vec<(usize, usize, &str)>) -> Vec<Line> {
             (s, e, t, r.contains('\t'), key)
         })
         .collect();
-    let mut counts: HashMap<u64, usize> = HashMap::new();
+    // The keys are hashes already: no need to hash them again with a keyed hasher.
+    let mut counts: FxHashMap<u64, usize> =
+        FxHashMap::with_capacity_and_hasher(cleaned.len(), Default::default());
     for (_, _, t, _, key) in &cleaned {
         if !t.is_empty() && t.len() <= 200 {
             *counts.entry(*key).or_insert(0) += 1;
