@@ -198,38 +198,34 @@ pub fn split_sentences_with<'t>(text: &'t str, rules: &SegmentRules) -> Vec<&'t 
     let bytes = text.as_bytes();
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'.' || b == b'!' || b == b'?' {
-            // Extend over repeated marks and closing quotes/brackets.
-            let mut j = i + 1;
-            while j < bytes.len()
-                && matches!(bytes[j], b'.' | b'!' | b'?' | b'"' | b'\'' | b')' | b']')
-            {
-                j += 1;
-            }
-            if j < bytes.len() && bytes[j] == b' ' {
-                let mut k = j;
-                while k < bytes.len() && bytes[k] == b' ' {
-                    k += 1;
-                }
-                if k < bytes.len()
-                    && starts_sentence(&text[k..])
-                    && !is_abbreviation(text, start, i, &text[k..], rules)
-                {
-                    let s = text[start..j].trim();
-                    if !s.is_empty() {
-                        out.push(s);
-                    }
-                    start = k;
-                    i = k;
-                    continue;
-                }
-            }
-            i = j;
-            continue;
+    // Jump from one sentence mark to the next.
+    while let Some(at) = memchr::memchr3(b'.', b'!', b'?', &bytes[i..]) {
+        i += at;
+        // Extend over repeated marks and closing quotes/brackets.
+        let mut j = i + 1;
+        while j < bytes.len() && matches!(bytes[j], b'.' | b'!' | b'?' | b'"' | b'\'' | b')' | b']')
+        {
+            j += 1;
         }
-        i += 1;
+        if j < bytes.len() && bytes[j] == b' ' {
+            let mut k = j;
+            while k < bytes.len() && bytes[k] == b' ' {
+                k += 1;
+            }
+            if k < bytes.len()
+                && starts_sentence(&text[k..])
+                && !is_abbreviation(text, start, i, &text[k..], rules)
+            {
+                let s = text[start..j].trim();
+                if !s.is_empty() {
+                    out.push(s);
+                }
+                start = k;
+                i = k;
+                continue;
+            }
+        }
+        i = j;
     }
     let s = text[start..].trim();
     if !s.is_empty() {
