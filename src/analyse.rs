@@ -315,8 +315,8 @@ mod tests {
         assert_eq!(&*v.entry(toks[3].word).stem, "children");
     }
 
-    /// The ASCII splitter against unicode-segmentation's, on text built from the characters
-    /// the word-boundary rules treat specially.
+    /// unicode-segmentation's words: the reference the ASCII splitter is held to, on text
+    /// built from the characters the word-boundary rules treat specially.
     fn unicode_reference(text: &str) -> Vec<(usize, &str)> {
         text.unicode_word_indices()
             .filter(|(_, w)| w.chars().any(char::is_alphanumeric))
