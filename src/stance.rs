@@ -351,8 +351,11 @@ impl StanceReader {
         // also ends at its first comma.
         let mut leading_contrast = false;
         let mut clause_start = 0;
+        // Most findings have no semicolon: then no gap between words needs looking at.
+        let any_semicolon = memchr::memchr(b';', text.as_bytes()).is_some();
         for (i, t) in tokens.iter().enumerate() {
-            let semicolon = i > 0 && text[tokens[i - 1].end..t.start].contains(';');
+            let semicolon =
+                any_semicolon && i > 0 && text[tokens[i - 1].end..t.start].contains(';');
             if terminator_at[i] || semicolon || (leading_contrast && comma_before(i)) {
                 clause += 1;
                 clause_start = i;
