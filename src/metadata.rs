@@ -384,6 +384,12 @@ fn collapse(s: &str) -> String {
             space = false;
             out.push_str(&s[run..i]);
         }
+        // White space, the commonest break in a run, without decoding.
+        if matches!(bytes.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            space = true;
+            i += 1;
+            continue;
+        }
         let Some(c) = s[i..].chars().next() else {
             break;
         };
