@@ -54,6 +54,15 @@ fn pack(w: &str) -> Option<u128> {
     Some(u128::from_le_bytes(buf))
 }
 
+/// [`pack`] of an ASCII word of at most 16 bytes, lower-cased: the key it is stored under.
+fn pack_ascii_lower(w: &str) -> u128 {
+    let mut buf = [0u8; 16];
+    for (d, b) in buf.iter_mut().zip(w.bytes()) {
+        *d = b.to_ascii_lowercase();
+    }
+    u128::from_le_bytes(buf)
+}
+
 impl Vocabulary {
     pub fn new() -> Self {
         Self::default()
@@ -213,20 +222,7 @@ impl Analyzer {
         let mut out = Vec::with_capacity(text.len() / 4 + 1);
         let mut lower_buf = String::new();
         for (start, w) in Self::words(text) {
-            // A short ASCII word already seen: its key is its bytes lowercased in place.
-            let seen = (w.len() <= 16 && w.is_ascii())
-                .then(|| {
-                    let mut buf = [0u8; 16];
-                    for (d, b) in buf.iter_mut().zip(w.bytes()) {
-                        *d = b.to_ascii_lowercase();
-                    }
-                    vocab.short.get(&u128::from_le_bytes(buf)).copied()
-                })
-                .flatten();
-            let id = match seen {
-                Some(id) => id,
-                None => self.word_id(w, &mut lower_buf, vocab),
-            };
+            let id = self.word_id(w, &mut lower_buf, vocab);
             out.push(Token {
                 start,
                 end: start + w.len(),
@@ -237,7 +233,15 @@ impl Analyzer {
     }
 
     /// The vocabulary id of one word as written.
+    #[inline]
     fn word_id(&self, w: &str, lower_buf: &mut String, vocab: &mut Vocabulary) -> WordId {
+        // A short ASCII word already seen is found by its bytes lower-cased as they are
+        // packed, without copying it.
+        if w.len() <= 16 && w.is_ascii() {
+            if let Some(&id) = vocab.short.get(&pack_ascii_lower(w)) {
+                return id;
+            }
+        }
         let key: &str = if w.is_ascii() {
             if w.bytes().any(|b| b.is_ascii_uppercase()) {
                 lower_buf.clear();

@@ -103,7 +103,7 @@ pub struct Workspace {
     scratch: Scratch,
 }
 
-/// Working lists of [`Tagger::tag`], cleared and refilled for each finding.
+/// The tagger's working lists, cleared and refilled for each finding.
 #[derive(Default)]
 struct Scratch {
     events: Vec<(usize, Role, PhraseMatch)>,
@@ -441,6 +441,7 @@ impl Tagger {
                     Role::Opener => {}
                 }
             }
+            let mut spans = term_spans(terms, ex);
             // Paragraph rules: an anchor counts once per rule; terms resolve leftmost-longest
             // per rule. Exclusions cancel both.
             anchors.retain(|(_, s)| !excluded(*s, ex));
@@ -453,17 +454,18 @@ impl Tagger {
             );
             para_terms.sort_by_key(|p| p.0);
             for rule_terms in para_terms.chunk_by(|a, b| a.0 == b.0) {
-                let ms: Vec<PhraseMatch> = rule_terms.iter().map(|p| p.1).collect();
-                let spans = term_spans(&ms, ex);
-                if !spans.is_empty() {
+                // The theme's own terms are resolved: their list holds this rule's matches.
+                terms.clear();
+                terms.extend(rule_terms.iter().map(|p| p.1));
+                let rule_spans = term_spans(terms, ex);
+                if !rule_spans.is_empty() {
                     para.push(ParaEvent::Terms {
                         theme: ti,
                         rule: rule_terms[0].0,
-                        spans,
+                        spans: rule_spans,
                     });
                 }
             }
-            let mut spans = term_spans(terms, ex);
             if has_near {
                 for (ri, &n_all) in self.near_all[ti].iter().enumerate() {
                     if near_alls.len() < n_all {
