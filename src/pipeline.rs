@@ -449,14 +449,15 @@ const WINDOW: usize = 64;
 /// Workers take files one at a time and never wait for each other; the calling thread
 /// reorders their results and runs `sink` while they carry on. A worker does not start a
 /// file more than [`WINDOW`] places ahead of the oldest result not yet handed on, so memory
-/// holds a bounded number of documents however large the corpus.
+/// holds a bounded number of documents however large the corpus. The sink borrows each
+/// result, which then goes back to the worker that made it to be freed on its own thread.
 pub fn run_streaming(
     files: &[InputFile],
     threads: usize,
     res: &Resources,
     keep_source: bool,
     progress: &indicatif::ProgressBar,
-    mut sink: impl FnMut(DocResult) -> anyhow::Result<()>,
+    mut sink: impl FnMut(&DocResult) -> anyhow::Result<()>,
 ) -> anyhow::Result<RunStats> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::{mpsc, Condvar, Mutex};
@@ -476,16 +477,22 @@ pub fn run_streaming(
     let next = AtomicUsize::new(0);
     let handed = (Mutex::new(0usize), Condvar::new());
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(usize, DocResult)>();
+    let (tx, rx) = mpsc::channel::<(usize, usize, DocResult)>();
+    // Results the sink is done with go back to the worker that made them, to be freed there:
+    // the allocator frees memory fastest on the thread that allocated it.
+    let (back_tx, back_rx): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel::<DocResult>()).unzip();
     let mut outcome: anyhow::Result<()> = Ok(());
     pool.in_place_scope(|scope| {
-        for _ in 0..n {
+        for (worker, back) in back_rx.into_iter().enumerate() {
             let tx = tx.clone();
             let (next, handed, stop) = (&next, &handed, &stop);
             scope.spawn(move |_| {
                 // One workspace per worker, kept for the run so each word is stemmed once.
                 let mut ws = Workspace::default();
                 loop {
+                    while let Ok(done) = back.try_recv() {
+                        drop(done);
+                    }
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= files.len() {
                         break;
@@ -501,18 +508,18 @@ pub fn run_streaming(
                     }
                     let d = process_file_guarded(&files[i], res, &mut ws, keep_source);
                     progress.inc(1);
-                    if tx.send((i, d)).is_err() {
+                    if tx.send((i, worker, d)).is_err() {
                         break;
                     }
                 }
             });
         }
         drop(tx);
-        let mut pending: std::collections::BTreeMap<usize, DocResult> = Default::default();
+        let mut pending: std::collections::BTreeMap<usize, (usize, DocResult)> = Default::default();
         let mut next_out = 0;
-        for (i, d) in rx.iter() {
-            pending.insert(i, d);
-            while let Some(mut d) = pending.remove(&next_out) {
+        for (i, worker, d) in rx.iter() {
+            pending.insert(i, (worker, d));
+            while let Some((worker, mut d)) = pending.remove(&next_out) {
                 next_out += 1;
                 if outcome.is_ok() {
                     mark_duplicate(&mut d, &mut seen);
@@ -521,11 +528,13 @@ pub fn run_streaming(
                     stats.findings += d.findings.len();
                     stats.tags += d.findings.iter().map(|f| f.tags.len()).sum::<usize>();
                     stats.times.merge(&d.times);
-                    if let Err(e) = sink(d) {
+                    if let Err(e) = sink(&d) {
                         outcome = Err(e);
                         stop.store(true, Ordering::Relaxed);
                     }
                 }
+                // A worker that has finished no longer listens: the result is freed here.
+                let _ = back_tx[worker].send(d);
                 *handed.0.lock().unwrap_or_else(|e| e.into_inner()) = next_out;
                 handed.1.notify_all();
             }

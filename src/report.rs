@@ -320,11 +320,11 @@ impl<'a> Sink<'a> {
     }
 
     /// Take one document's results.
-    pub fn add(&mut self, d: DocResult) -> anyhow::Result<()> {
-        let doc = document_row(&d);
+    pub fn add(&mut self, d: &DocResult) -> anyhow::Result<()> {
+        let doc = document_row(d);
         self.tables[0].row(&doc.iter().map(String::as_str).collect::<Vec<_>>())?;
-        write_finding_rows(&d, &mut self.tables[1..])?;
-        self.facts.add(&d, &self.theme_index);
+        write_finding_rows(d, &mut self.tables[1..])?;
+        self.facts.add(d, &self.theme_index);
         Ok(())
     }
 

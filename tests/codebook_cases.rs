@@ -62,7 +62,13 @@ fn read(res: &Resources, ws: &mut Workspace, text: &str) -> BTreeMap<String, Str
 #[test]
 fn bundled_codebook_reads_real_sentences_as_the_guide_does() {
     let res = Resources::load(None, None, None).expect("bundled resources");
-    let ids: Vec<&str> = res.tagger.book.themes.iter().map(|t| t.id.as_str()).collect();
+    let ids: Vec<&str> = res
+        .tagger
+        .book
+        .themes
+        .iter()
+        .map(|t| t.id.as_str())
+        .collect();
     let mut ws = Workspace::default();
     let cases = cases();
     assert!(cases.len() >= 20, "{} cases", cases.len());
