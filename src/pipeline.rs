@@ -82,14 +82,32 @@ impl StageTimes {
     }
 }
 
-/// One keyword-in-context line: a theme match with a few words either side.
+/// One keyword-in-context line: a theme match with a few words either side, as byte ranges
+/// of its finding's text (no copies: a large run has millions of these).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Kwic {
-    pub finding_id: u32,
-    pub theme: String,
-    pub left: String,
-    pub matched: String,
-    pub right: String,
+    /// Index of the finding in [`DocResult::findings`].
+    pub finding: usize,
+    /// Index of the theme's tag in that finding's tags.
+    pub tag: usize,
+    pub left: std::ops::Range<usize>,
+    pub matched: std::ops::Range<usize>,
+    pub right: std::ops::Range<usize>,
+}
+
+impl Kwic {
+    /// Finding id, theme id, left context, match and right context, as written.
+    pub fn parts<'a>(&self, d: &'a DocResult) -> (u32, &'a str, &'a str, &'a str, &'a str) {
+        let f = &d.findings[self.finding];
+        let text = f.finding.text.as_str();
+        (
+            f.finding.id,
+            f.tags[self.tag].theme.as_str(),
+            &text[self.left.clone()],
+            &text[self.matched.clone()],
+            &text[self.right.clone()],
+        )
+    }
 }
 
 /// Everything the pipeline learnt about one input file.
@@ -304,8 +322,8 @@ pub fn process_file(
                     &tg.tokens,
                     s,
                     e,
-                    finding.id,
-                    &theme,
+                    doc.findings.len(),
+                    tags.len(),
                 ));
             }
             tags.push(ThemeTag {
@@ -329,32 +347,36 @@ fn kwic_row(
     tokens: &[crate::analyse::Token],
     s: usize,
     e: usize,
-    id: u32,
-    theme: &str,
+    finding: usize,
+    tag: usize,
 ) -> Kwic {
     let left_start = s.saturating_sub(KWIC_WORDS);
     let right_end = (e + KWIC_WORDS).min(tokens.len());
     let left = if left_start < s {
-        text[tokens[left_start].start..tokens[s].start]
-            .trim()
-            .to_string()
+        trimmed(text, tokens[left_start].start..tokens[s].start)
     } else {
-        String::new()
+        0..0
     };
     let right = if e < right_end {
-        text[tokens[e - 1].end..tokens[right_end - 1].end]
-            .trim()
-            .to_string()
+        trimmed(text, tokens[e - 1].end..tokens[right_end - 1].end)
     } else {
-        String::new()
+        0..0
     };
     Kwic {
-        finding_id: id,
-        theme: theme.to_string(),
+        finding,
+        tag,
         left,
-        matched: text[tokens[s].start..tokens[e - 1].end].to_string(),
+        matched: tokens[s].start..tokens[e - 1].end,
         right,
     }
+}
+
+/// `range` of `text` without the white space at either end.
+fn trimmed(text: &str, range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let part = &text[range.clone()];
+    let start = range.start + (part.len() - part.trim_start().len());
+    let end = range.end - (part.len() - part.trim_end().len());
+    start..end.max(start)
 }
 
 /// [`process_file`], with a panic in any stage turned into a `failed` result for that file,

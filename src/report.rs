@@ -220,14 +220,8 @@ fn write_finding_rows(d: &DocResult, tables: &mut [StreamCsv]) -> anyhow::Result
         }
     }
     for k in &d.kwic {
-        kwic.row(&[
-            &d.rel,
-            id_buf.format(k.finding_id),
-            &k.theme,
-            &k.left,
-            &k.matched,
-            &k.right,
-        ])?;
+        let (id, theme, left, matched, right) = k.parts(d);
+        kwic.row(&[&d.rel, id_buf.format(id), theme, left, matched, right])?;
     }
     Ok(())
 }
