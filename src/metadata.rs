@@ -92,14 +92,25 @@ static POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
 /// for where they cannot match.
 struct Title {
     needle: Regex,
-    pattern: Regex,
+    pattern: regex::bytes::Regex,
     visit_type: Option<VisitType>,
+}
+
+/// A title pattern as a byte regex whose wildcards (`.`) match single bytes: the lazy DFA for
+/// `.{2,120}?` over Unicode characters is several times larger and slower to build. Every
+/// wildcard run is bounded by ASCII literals, so the groups still start and end on
+/// character boundaries; the bounds count bytes rather than characters.
+fn title_pattern(re: &str) -> regex::bytes::Regex {
+    regex::bytes::RegexBuilder::new(&re.replace(".{", "(?-u:.){"))
+        .dfa_size_limit(8 << 20)
+        .build()
+        .expect("valid regex")
 }
 
 static TITLES: LazyLock<Vec<Title>> = LazyLock::new(|| {
     let t = |needle: &str, re: &str, v: Option<VisitType>| Title {
         needle: Regex::new(&format!("(?i){}", regex::escape(needle))).expect("valid regex"),
-        pattern: wide(re),
+        pattern: title_pattern(re),
         visit_type: v,
     };
     vec![
@@ -369,13 +380,18 @@ fn collapse(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        // Runs of printable ASCII that needs no change are copied in one go.
+        // Runs of printable ASCII that needs no change are copied in one go, with the single
+        // spaces between their words (a space after a kept byte and before another).
+        let plain = |b: u8| b.is_ascii_graphic() && !matches!(b, b'`' | b'*' | b'#');
         let run = i;
-        while i < bytes.len()
-            && bytes[i].is_ascii_graphic()
-            && !matches!(bytes[i], b'`' | b'*' | b'#')
-        {
-            i += 1;
+        while i < bytes.len() {
+            if plain(bytes[i])
+                || bytes[i] == b' ' && i > run && bytes.get(i + 1).is_some_and(|&b| plain(b))
+            {
+                i += 1;
+            } else {
+                break;
+            }
         }
         if i > run {
             if space && !out.is_empty() {
@@ -429,12 +445,15 @@ fn find_authority(head: &str, table: &AuthorityTable) -> (Option<Authority>, Opt
             continue;
         }
         let vt = &title.visit_type;
-        for caps in title.pattern.captures_iter(title_zone).take(4) {
+        for caps in title.pattern.captures_iter(title_zone.as_bytes()).take(4) {
             let Some(g) = caps.get(1) else { continue };
             if best.as_ref().is_some_and(|(p, _, _)| *p <= g.start()) {
                 break;
             }
-            if let Some(a) = resolve_candidate(g.as_str(), table) {
+            let Some(cand) = title_zone.get(g.range()) else {
+                continue;
+            };
+            if let Some(a) = resolve_candidate(cand, table) {
                 best = Some((g.start(), a.clone(), *vt));
                 break;
             }
