@@ -255,13 +255,14 @@ fn render(
 ) -> Result<Vec<u8>> {
     ensure_fonts()?;
     let len = (width as usize) * (height as usize) * 3;
-    let mut buffer = vec![255u8; len];
+    // The buffer starts as the background colour, so the canvas needs no fill.
+    let RGBColor(r, g, b) = BACKGROUND;
+    let mut buffer = [r, g, b].repeat(len / 3);
     {
         let backend =
             BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut buffer, (width, height))
                 .map_err(|e| anyhow!("could not set up the chart buffer: {e}"))?;
         let canvas = backend.into_drawing_area();
-        canvas.fill(&BACKGROUND)?;
         draw(&canvas)?;
         canvas.present()?;
     }
