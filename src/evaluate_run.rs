@@ -30,6 +30,21 @@ pub fn metadata_fields(d: &DocResult) -> BTreeMap<String, String> {
     .collect()
 }
 
+/// The report a gold document names in `input`: the file of that name, else the same name
+/// with another extension the pipeline reads (gold coded from a text extraction can then be
+/// scored against the original PDFs, read in-process).
+fn report_path(input: &Path, name: &str) -> std::path::PathBuf {
+    let exact = input.join(name);
+    if exact.exists() {
+        return exact;
+    }
+    ["pdf", "txt", "md", "text"]
+        .iter()
+        .map(|ext| exact.with_extension(ext))
+        .find(|p| p.exists())
+        .unwrap_or(exact)
+}
+
 /// Process each document the gold names (from `input`), in parallel, in gold order.
 pub fn run(gold: &GoldSet, input: &Path, res: &Resources) -> anyhow::Result<Vec<PredictedDoc>> {
     let mut names: Vec<String> = gold.findings.iter().map(|f| f.document.clone()).collect();
@@ -40,7 +55,7 @@ pub fn run(gold: &GoldSet, input: &Path, res: &Resources) -> anyhow::Result<Vec<
         .iter()
         .map(|n| InputFile {
             rel: n.clone(),
-            path: input.join(n),
+            path: report_path(input, n),
             walk_error: None,
         })
         .collect();
