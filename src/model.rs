@@ -338,10 +338,21 @@ pub struct TaggedFinding {
 impl TaggedFinding {
     /// `theme=stance` pairs joined by `;`, in codebook order (the gold file's form).
     pub fn themes_string(&self) -> String {
-        self.tags
-            .iter()
-            .map(|t| format!("{}={}", t.theme, t.stance.as_str()))
-            .collect::<Vec<_>>()
-            .join(";")
+        let mut out = String::new();
+        self.write_themes(&mut out);
+        out
+    }
+
+    /// [`TaggedFinding::themes_string`] written into `out` (cleared first), reusing its space.
+    pub fn write_themes(&self, out: &mut String) {
+        out.clear();
+        for (i, t) in self.tags.iter().enumerate() {
+            if i > 0 {
+                out.push(';');
+            }
+            out.push_str(&t.theme);
+            out.push('=');
+            out.push_str(t.stance.as_str());
+        }
     }
 }

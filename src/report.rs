@@ -199,11 +199,16 @@ fn write_finding_rows(d: &DocResult, tables: &mut [StreamCsv]) -> anyhow::Result
     let year = d.metadata.year_text();
     let vt = d.metadata.visit_type_str();
     let mut id_buf = itoa::Buffer::new();
+    // Joined fields are built in these, reused from row to row.
+    let (mut themes, mut matched, mut cues) = (String::new(), String::new(), String::new());
     for f in &d.findings {
         let id = id_buf.format(f.finding.id);
         let section = f.finding.section.as_str();
-        findings.row(&[&d.rel, id, section, &f.finding.text, &f.themes_string()])?;
+        f.write_themes(&mut themes);
+        findings.row(&[&d.rel, id, section, &f.finding.text, &themes])?;
         for t in &f.tags {
+            join_into(&mut matched, &t.matched, " | ");
+            join_into(&mut cues, &t.cues, " | ");
             tags.row(&[
                 &d.rel,
                 id,
@@ -214,8 +219,8 @@ fn write_finding_rows(d: &DocResult, tables: &mut [StreamCsv]) -> anyhow::Result
                 section,
                 &t.theme,
                 t.stance.as_str(),
-                &t.matched.join(" | "),
-                &t.cues.join(" | "),
+                &matched,
+                &cues,
             ])?;
         }
     }
@@ -224,6 +229,17 @@ fn write_finding_rows(d: &DocResult, tables: &mut [StreamCsv]) -> anyhow::Result
         kwic.row(&[&d.rel, id_buf.format(id), theme, left, matched, right])?;
     }
     Ok(())
+}
+
+/// `parts` joined by `sep` into `out` (cleared first).
+fn join_into(out: &mut String, parts: &[String], sep: &str) {
+    out.clear();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(p);
+    }
 }
 
 /// A CSV table streamed to a temporary file in the output folder, renamed into place at the end.
