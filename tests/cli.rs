@@ -370,6 +370,59 @@ fn codebook_check_lists_every_problem() {
     assert!(String::from_utf8_lossy(&show.stdout).contains("strategy_meetings (required)"));
 }
 
+/// Every line of `kwic.csv` quotes its finding: the match with up to six words either side, in
+/// the finding's own words, under a theme the finding carries; every tag has its lines.
+#[test]
+fn keyword_in_context_lines_quote_their_findings() {
+    let (out, o) = sample_run("2");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let findings: BTreeMap<(String, String), BTreeMap<String, String>> =
+        csv_rows(&out.path().join("findings.csv"))
+            .into_iter()
+            .map(|r| ((r["document"].clone(), r["finding_id"].clone()), r))
+            .collect();
+    let kwic = csv_rows(&out.path().join("kwic.csv"));
+    assert!(kwic.len() > 500, "{} lines", kwic.len());
+    let mut tagged = std::collections::BTreeSet::new();
+    for k in &kwic {
+        let key = (k["document"].clone(), k["finding_id"].clone());
+        let f = &findings[&key];
+        assert!(!k["match"].is_empty(), "{k:?}");
+        let text = f["text"].as_str();
+        let (left, m, right) = (k["left"].as_str(), k["match"].as_str(), k["right"].as_str());
+        let quoted = text.match_indices(m).any(|(i, _)| {
+            text[..i].trim_end().ends_with(left)
+                && text[i + m.len()..].trim_start().starts_with(right)
+        });
+        assert!(quoted, "{left:?} {m:?} {right:?} not in {text:?}");
+        for side in ["left", "right"] {
+            let words = k[side]
+                .split_whitespace()
+                .filter(|w| w.chars().any(char::is_alphanumeric))
+                .count();
+            assert!(words <= 6, "{k:?}");
+            assert_eq!(k[side].trim(), k[side], "{k:?}");
+        }
+        assert!(
+            f["themes"]
+                .split(';')
+                .any(|t| t.split('=').next() == Some(&k["theme"])),
+            "{k:?} not among {}",
+            f["themes"]
+        );
+        tagged.insert((key, k["theme"].clone()));
+    }
+    for t in csv_rows(&out.path().join("tags.csv")) {
+        if !t["matched"].starts_with("(continues") {
+            let key = (
+                (t["document"].clone(), t["finding_id"].clone()),
+                t["theme"].clone(),
+            );
+            assert!(tagged.contains(&key), "no kwic line for {t:?}");
+        }
+    }
+}
+
 #[test]
 fn parquet_tables_on_request() {
     let out = tempfile::tempdir().unwrap();
