@@ -212,6 +212,20 @@ impl PhraseMatcher {
         vocab: &Vocabulary,
         cache: &mut SymCache,
     ) -> Vec<PhraseMatch> {
+        let mut out = Vec::new();
+        self.find_into(tokens, vocab, cache, &mut out);
+        out
+    }
+
+    /// [`PhraseMatcher::find`] into `out` (cleared first), so a caller can reuse its space.
+    pub fn find_into(
+        &self,
+        tokens: &[Token],
+        vocab: &Vocabulary,
+        cache: &mut SymCache,
+        out: &mut Vec<PhraseMatch>,
+    ) {
+        out.clear();
         if cache.syms.len() < vocab.len() {
             cache.syms.resize(vocab.len(), UNSET);
         }
@@ -240,7 +254,6 @@ impl PhraseMatcher {
             buf.push(sym_char(*slot));
             pos.push(i as u32);
         }
-        let mut out = Vec::new();
         if any {
             for m in self.ac.find_overlapping_iter(buf.as_str()) {
                 // Every symbol is 3 bytes long, and a match never holds a filler, so its
@@ -261,7 +274,6 @@ impl PhraseMatcher {
                 .then(a.pattern.cmp(&b.pattern))
         });
         out.dedup();
-        out
     }
 }
 

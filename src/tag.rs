@@ -106,6 +106,7 @@ pub struct Workspace {
 /// The tagger's working lists, cleared and refilled for each finding.
 #[derive(Default)]
 struct Scratch {
+    matches: Vec<PhraseMatch>,
     events: Vec<(usize, Role, PhraseMatch)>,
     terms: Vec<PhraseMatch>,
     ex: Vec<(usize, usize)>,
@@ -399,10 +400,13 @@ impl Tagger {
 
     fn tag_inner(&self, text: &str, ws: &mut Workspace) -> Own {
         let tokens = self.analyzer.analyse(text, &mut ws.vocab);
-        let matches = self.matcher.find(&tokens, &ws.vocab, &mut ws.syms);
+        let mut matches = std::mem::take(&mut ws.scratch.matches);
+        self.matcher
+            .find_into(&tokens, &ws.vocab, &mut ws.syms, &mut matches);
         // Each match, once per rule that uses it, grouped by theme (a stable sort keeps the
         // matches' order within a theme). Only themes with some match are looked at.
         let Scratch {
+            matches: _,
             events,
             terms,
             ex,
@@ -503,6 +507,7 @@ impl Tagger {
                 });
             }
         }
+        ws.scratch.matches = matches;
         Own {
             tagged: Tagged { tokens, hits },
             opens,
