@@ -38,7 +38,7 @@ fn report_path(input: &Path, name: &str) -> std::path::PathBuf {
     if exact.exists() {
         return exact;
     }
-    ["pdf", "txt", "md", "text"]
+    crate::ingest::EXTENSIONS
         .iter()
         .map(|ext| exact.with_extension(ext))
         .find(|p| p.exists())

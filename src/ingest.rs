@@ -117,6 +117,9 @@ pub fn extension(path: &Path) -> Option<String> {
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
 }
 
+/// The file extensions a report is read from (lower case): PDF first, then the text forms.
+pub const EXTENSIONS: [&str; 4] = ["pdf", "txt", "text", "md"];
+
 /// Read one file, with the SHA-256 of its bytes (empty when it was not read).
 /// Never panics; every outcome carries a reason a user can act on.
 pub fn load(file: &InputFile) -> (Loaded, String) {
@@ -125,8 +128,8 @@ pub fn load(file: &InputFile) -> (Loaded, String) {
     }
     let ext = extension(&file.path);
     match ext.as_deref() {
-        Some("txt") | Some("text") | Some("md") => {}
         Some("pdf") => return load_pdf(file),
+        Some(e) if EXTENSIONS.contains(&e) => {}
         Some(other) => {
             return skipped(format!(
                 "unsupported file type '.{other}'; only .txt, .md and .pdf reports are read"

@@ -18,11 +18,14 @@ use regex::Regex;
 use crate::model::{Authority, CleanText, Grade, Metadata, VisitType};
 use crate::reference::AuthorityTable;
 
+/// Lazy-DFA cache of the patterns with long bounded repeats.
+const WIDE_DFA_BYTES: usize = 8 << 20;
+
 /// A pattern with a long bounded repeat (`.{2,120}?`): its lazy DFA has many states, so it
 /// gets a larger cache than the default, which it would otherwise clear and rebuild often.
 fn wide(re: &str) -> Regex {
     regex::RegexBuilder::new(re)
-        .dfa_size_limit(8 << 20)
+        .dfa_size_limit(WIDE_DFA_BYTES)
         .build()
         .expect("valid regex")
 }
@@ -102,7 +105,7 @@ struct Title {
 /// character boundaries; the bounds count bytes rather than characters.
 fn title_pattern(re: &str) -> regex::bytes::Regex {
     regex::bytes::RegexBuilder::new(&re.replace(".{", "(?-u:.){"))
-        .dfa_size_limit(8 << 20)
+        .dfa_size_limit(WIDE_DFA_BYTES)
         .build()
         .expect("valid regex")
 }
@@ -379,10 +382,10 @@ fn collapse(s: &str) -> String {
     let mut space = false;
     let bytes = s.as_bytes();
     let mut i = 0;
+    let plain = |b: u8| b.is_ascii_graphic() && !matches!(b, b'`' | b'*' | b'#');
     while i < bytes.len() {
         // Runs of printable ASCII that needs no change are copied in one go, with the single
         // spaces between their words (a space after a kept byte and before another).
-        let plain = |b: u8| b.is_ascii_graphic() && !matches!(b, b'`' | b'*' | b'#');
         let run = i;
         while i < bytes.len() {
             if plain(bytes[i])

@@ -336,14 +336,8 @@ pub struct TaggedFinding {
 }
 
 impl TaggedFinding {
-    /// `theme=stance` pairs joined by `;`, in codebook order (the gold file's form).
-    pub fn themes_string(&self) -> String {
-        let mut out = String::new();
-        self.write_themes(&mut out);
-        out
-    }
-
-    /// [`TaggedFinding::themes_string`] written into `out` (cleared first), reusing its space.
+    /// `theme=stance` pairs joined by `;`, in codebook order (the gold file's form), written
+    /// into `out` (cleared first) so a caller can reuse its space.
     pub fn write_themes(&self, out: &mut String) {
         out.clear();
         for (i, t) in self.tags.iter().enumerate() {

@@ -181,7 +181,7 @@ fn cut_to(mut s: String, part: std::ops::Range<usize>) -> String {
 }
 
 /// Where `part`, a slice of `whole`, lies in it.
-fn span_in(whole: &str, part: &str) -> std::ops::Range<usize> {
+pub(crate) fn span_in(whole: &str, part: &str) -> std::ops::Range<usize> {
     let from = part.as_ptr() as usize - whole.as_ptr() as usize;
     from..from + part.len()
 }

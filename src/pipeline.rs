@@ -373,10 +373,7 @@ fn kwic_row(
 
 /// `range` of `text` without the white space at either end.
 fn trimmed(text: &str, range: std::ops::Range<usize>) -> std::ops::Range<usize> {
-    let part = &text[range.clone()];
-    let start = range.start + (part.len() - part.trim_start().len());
-    let end = range.end - (part.len() - part.trim_end().len());
-    start..end.max(start)
+    crate::normalise::span_in(text, text[range].trim())
 }
 
 /// [`process_file`], with a panic in any stage turned into a `failed` result for that file,
@@ -512,9 +509,7 @@ pub fn run_streaming(
                 // One workspace per worker, kept for the run so each word is stemmed once.
                 let mut ws = Workspace::default();
                 loop {
-                    while let Ok(done) = back.try_recv() {
-                        drop(done);
-                    }
+                    back.try_iter().for_each(drop);
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= files.len() {
                         break;

@@ -400,13 +400,10 @@ impl Tagger {
 
     fn tag_inner(&self, text: &str, ws: &mut Workspace) -> Own {
         let tokens = self.analyzer.analyse(text, &mut ws.vocab);
-        let mut matches = std::mem::take(&mut ws.scratch.matches);
-        self.matcher
-            .find_into(&tokens, &ws.vocab, &mut ws.syms, &mut matches);
         // Each match, once per rule that uses it, grouped by theme (a stable sort keeps the
         // matches' order within a theme). Only themes with some match are looked at.
         let Scratch {
-            matches: _,
+            matches,
             events,
             terms,
             ex,
@@ -415,9 +412,11 @@ impl Tagger {
             near_alls,
             near_any,
         } = &mut ws.scratch;
+        self.matcher
+            .find_into(&tokens, &ws.vocab, &mut ws.syms, matches);
         events.clear();
         let mut opens = false;
-        for m in &matches {
+        for m in matches.iter() {
             for u in &self.uses[m.pattern] {
                 match u.role {
                     Role::Opener => opens |= m.start == 0,
@@ -507,7 +506,6 @@ impl Tagger {
                 });
             }
         }
-        ws.scratch.matches = matches;
         Own {
             tagged: Tagged { tokens, hits },
             opens,
