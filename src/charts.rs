@@ -11,14 +11,18 @@
 //! viridis scale for the heatmap (light = low, dark = high), with hatched grey
 //! for cells that have no data.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
+
+use ab_glyph::{Font, FontRef, ScaleFont};
+use rustc_hash::FxHashMap;
 
 use anyhow::{anyhow, Result};
 use plotters::backend::{BitMapBackend, RGBPixel};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::text_anchor::HPos;
 use plotters::style::{register_font, FontDesc, FontFamily, FontStyle, FontTransform};
 
 /// One line on a trend chart.
@@ -239,6 +243,7 @@ fn ensure_fonts() -> Result<()> {
     let ready = *READY.get_or_init(|| {
         register_font(FONT_NAME, FontStyle::Normal, REGULAR_FONT).is_ok()
             && register_font(FONT_NAME, FontStyle::Bold, BOLD_FONT).is_ok()
+            && FACES.is_some()
     });
     if ready {
         Ok(())
@@ -337,16 +342,14 @@ fn draw_text(
     t: Txt,
     h: HPos,
 ) -> Result<()> {
-    if text.is_empty() {
-        return Ok(());
-    }
-    let style = font(t).color(&t.color).pos(Pos::new(h, VPos::Center));
-    canvas.draw(&Text::new(
-        text.to_string(),
+    draw_glyphs(
+        canvas,
+        text,
         (x, y_mid + centre_shift(t)),
-        style,
-    ))?;
-    Ok(())
+        t,
+        h,
+        FontTransform::None,
+    )
 }
 
 /// Draws one line of text reading upwards, centred on `x_mid`, anchored at `y`
@@ -358,19 +361,127 @@ fn draw_text_up(
     t: Txt,
     h: HPos,
 ) -> Result<()> {
+    draw_glyphs(
+        canvas,
+        text,
+        (x_mid + centre_shift(t), y),
+        t,
+        h,
+        FontTransform::Rotate270,
+    )
+}
+
+/// The bundled faces, regular and bold, as the glyph rasteriser reads them.
+static FACES: LazyLock<Option<[FontRef<'static>; 2]>> = LazyLock::new(|| {
+    Some([
+        FontRef::try_from_slice(REGULAR_FONT).ok()?,
+        FontRef::try_from_slice(BOLD_FONT).ok()?,
+    ])
+});
+
+/// One glyph rasterised at the origin: each pixel it covers (already moved down by the
+/// glyph's vertical shift) and its coverage.
+struct GlyphMask {
+    pixels: Vec<(i32, i32, f32)>,
+}
+
+/// Key of a rasterised glyph: bold or not, the pixel size's bits, the character.
+type GlyphKey = (bool, u64, char);
+
+thread_local! {
+    /// Glyphs rasterised on this thread. Chart text repeats from chart to chart (years,
+    /// theme names, axis titles), and a glyph's pixels depend only on its face, size and
+    /// character, so each is rasterised once.
+    static GLYPHS: RefCell<FxHashMap<GlyphKey, GlyphMask>> = RefCell::new(FxHashMap::default());
+}
+
+/// Draws `text` at `pos` pixel for pixel as plotters' own text drawing does (same layout,
+/// anchor, rotation and blending), with each glyph's coverage taken from [`GLYPHS`].
+fn draw_glyphs(
+    canvas: &Canvas<'_>,
+    text: &str,
+    pos: (i32, i32),
+    t: Txt,
+    h: HPos,
+    trans: FontTransform,
+) -> Result<()> {
     if text.is_empty() {
         return Ok(());
     }
-    let style = font(t)
-        .color(&t.color)
-        .pos(Pos::new(h, VPos::Center))
-        .transform(FontTransform::Rotate270);
-    canvas.draw(&Text::new(
-        text.to_string(),
-        (x_mid + centre_shift(t), y),
-        style,
-    ))?;
-    Ok(())
+    let faces = FACES
+        .as_ref()
+        .ok_or_else(|| anyhow!("the bundled DejaVu Sans font could not be loaded"))?;
+    let font = faces[usize::from(t.bold)].as_scaled(t.size as f32);
+    let ((min_x, min_y), (max_x, max_y)) = font_layout(&font, t.size, text);
+    let (width, height) = (max_x - min_x, max_y - min_y);
+    let dx = match h {
+        HPos::Left => 0,
+        HPos::Right => -width,
+        HPos::Center => -width / 2,
+    };
+    let dy = -height / 2;
+    let RGBColor(r, g, b) = t.color;
+    let (w, ht) = canvas.dim_in_pixel();
+    GLYPHS.with(|cache| -> Result<()> {
+        let mut cache = cache.borrow_mut();
+        for c in text.chars() {
+            cache
+                .entry((t.bold, t.size.to_bits(), c))
+                .or_insert_with(|| rasterise(&font, t.size, c));
+        }
+        let mut x_shift = 0f32;
+        let mut prev = None;
+        for c in text.chars() {
+            if let Some(pc) = prev {
+                x_shift += font.kern(font.glyph_id(pc), font.glyph_id(c));
+            }
+            prev = Some(c);
+            let shift = x_shift as i32;
+            for &(gx, gy, cover) in &cache[&(t.bold, t.size.to_bits(), c)].pixels {
+                let (x, y) = trans.transform(gx + shift + dx - min_x, gy + dy - min_y);
+                let (x, y) = (pos.0 + x, pos.1 + y);
+                if x >= 0 && x < w as i32 && y >= 0 && y < ht as i32 {
+                    canvas.draw_pixel((x, y), &RGBAColor(r, g, b, f64::from(cover)))?;
+                }
+            }
+            x_shift += font.h_advance(font.glyph_id(c));
+        }
+        Ok(())
+    })
+}
+
+/// The layout box plotters gives `text`: its advance width and the em height.
+fn font_layout<F: Font>(
+    font: &ab_glyph::PxScaleFont<&F>,
+    size: f64,
+    text: &str,
+) -> ((i32, i32), (i32, i32)) {
+    let mut x_pixels = 0f32;
+    let mut prev = None;
+    for c in text.chars() {
+        let id = font.glyph_id(c);
+        x_pixels += font.h_advance(id);
+        if let Some(pc) = prev {
+            x_pixels += font.kern(pc, id);
+        }
+        prev = Some(id);
+    }
+    ((0, 0), (x_pixels as i32, (size / 1.24) as i32))
+}
+
+/// One glyph's pixels at the origin, as plotters places them: moved down by half the size
+/// plus the top of its pixel bounds.
+fn rasterise<F: Font>(font: &ab_glyph::PxScaleFont<&F>, size: f64, c: char) -> GlyphMask {
+    let mut pixels = Vec::new();
+    if let Some(q) = font.outline_glyph(font.scaled_glyph(c)) {
+        let y_shift = ((size as f32) / 2.0 + q.px_bounds().min.y) as i32;
+        q.draw(|x, y, cover| {
+            if cover > 0.0 {
+                pixels.push((x as i32, y as i32 + y_shift, cover));
+            }
+        });
+    }
+    GlyphMask { pixels }
 }
 
 /// Shortens `text` with a trailing "…" so it fits in `max_w` pixels.
@@ -1578,6 +1689,73 @@ fn draw_bar(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use plotters::style::text_anchor::{Pos, VPos};
+
+    /// Pixels of a 400 x 200 grey-striped canvas after `draw`.
+    fn pixels(draw: impl FnOnce(&Canvas<'_>)) -> Vec<u8> {
+        ensure_fonts().unwrap();
+        let mut buffer = vec![255u8; 400 * 200 * 3];
+        {
+            let canvas = BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut buffer, (400, 200))
+                .unwrap()
+                .into_drawing_area();
+            // Stripes, so that glyphs blend over colours other than white.
+            for y in (0..200).step_by(7) {
+                canvas
+                    .draw(&Rectangle::new([(0, y), (400, y + 3)], GRID.filled()))
+                    .unwrap();
+            }
+            draw(&canvas);
+            canvas.present().unwrap();
+        }
+        buffer
+    }
+
+    #[test]
+    fn cached_glyphs_draw_what_plotters_draws() {
+        let cases: [(&str, Txt, HPos, FontTransform, (i32, i32)); 4] = [
+            (
+                "Thresholds 2019 (n = 12)",
+                txt(TITLE_PX, true, INK),
+                HPos::Left,
+                FontTransform::None,
+                (5, 60),
+            ),
+            (
+                "Wirral: caseloads… ‘quoted’",
+                txt(TICK_PX, false, MUTED),
+                HPos::Center,
+                FontTransform::None,
+                (200, 150),
+            ),
+            (
+                "Share of reports",
+                txt(AXIS_TITLE_PX, false, INK),
+                HPos::Center,
+                FontTransform::Rotate270,
+                (40, 100),
+            ),
+            (
+                "AVWaTo 10%",
+                txt(SMALL_PX, true, OKABE_ITO[1]),
+                HPos::Right,
+                FontTransform::None,
+                (395, 20),
+            ),
+        ];
+        for (text, t, h, trans, pos) in cases {
+            let ours = pixels(|c| draw_glyphs(c, text, pos, t, h, trans.clone()).unwrap());
+            let theirs = pixels(|c| {
+                let style = font(t)
+                    .color(&t.color)
+                    .pos(Pos::new(h, VPos::Center))
+                    .transform(trans.clone());
+                c.draw(&Text::new(text.to_string(), pos, style)).unwrap();
+            });
+            assert!(ours.iter().any(|&b| b != 255), "{text}: something drawn");
+            assert!(ours == theirs, "{text}: same pixels as plotters");
+        }
+    }
 
     fn size_of(png_bytes: &[u8]) -> (u32, u32) {
         let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));

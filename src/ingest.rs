@@ -120,6 +120,16 @@ pub fn extension(path: &Path) -> Option<String> {
 /// The file extensions a report is read from (lower case): PDF first, then the text forms.
 pub const EXTENSIONS: [&str; 4] = ["pdf", "txt", "text", "md"];
 
+/// [`EXTENSIONS`] as a user reads them: ".pdf, .txt, .text or .md".
+fn extension_list() -> String {
+    let dotted: Vec<String> = EXTENSIONS.iter().map(|e| format!(".{e}")).collect();
+    match dotted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 /// Read one file, with the SHA-256 of its bytes (empty when it was not read).
 /// Never panics; every outcome carries a reason a user can act on.
 pub fn load(file: &InputFile) -> (Loaded, String) {
@@ -132,11 +142,15 @@ pub fn load(file: &InputFile) -> (Loaded, String) {
         Some(e) if EXTENSIONS.contains(&e) => {}
         Some(other) => {
             return skipped(format!(
-                "unsupported file type '.{other}'; only .txt, .md and .pdf reports are read"
+                "unsupported file type '.{other}'; only {} reports are read",
+                extension_list()
             ))
         }
         None => {
-            return skipped("no file extension; only .txt, .md and .pdf reports are read".into())
+            return skipped(format!(
+                "no file extension; only {} reports are read",
+                extension_list()
+            ))
         }
     }
     let bytes = match read_bounded(file) {

@@ -164,6 +164,20 @@ pub struct ThemeStance {
     pub cues: Vec<String>,
 }
 
+/// The lists [`StanceReader::read`] works in, kept by each worker and reused from finding to
+/// finding: the symbol memo of the lexicon's matcher, its matches, the clause of each token,
+/// and the cues found.
+#[derive(Default)]
+pub struct StanceScratch {
+    syms: SymCache,
+    all: Vec<PhraseMatch>,
+    clause_of: Vec<usize>,
+    terminator_at: Vec<bool>,
+    scene: Vec<bool>,
+    negator_used: Vec<bool>,
+    cues: Vec<Cue>,
+}
+
 struct Cue {
     start: usize,
     end: usize,
@@ -315,7 +329,7 @@ impl StanceReader {
             &finding.text,
             &tagged.tokens,
             &ws.vocab,
-            &mut ws.stance_syms,
+            &mut ws.stance,
             &tagged.hits,
             finding.section,
         )
@@ -327,19 +341,30 @@ impl StanceReader {
         text: &str,
         tokens: &[Token],
         vocab: &Vocabulary,
-        cache: &mut SymCache,
+        scratch: &mut StanceScratch,
         hits: &[ThemeHit],
         section: Section,
     ) -> Vec<ThemeStance> {
         if hits.is_empty() {
             return Vec::new();
         }
-        let all = self.matcher.find(tokens, vocab, cache);
-        let found = self.resolve(&all);
+        let StanceScratch {
+            syms,
+            all,
+            clause_of,
+            terminator_at,
+            scene,
+            negator_used,
+            cues,
+        } = scratch;
+        self.matcher.find_into(tokens, vocab, syms, all);
+        let found = self.resolve(all);
         // Clause index per token.
-        let mut clause_of = vec![0usize; tokens.len()];
+        clause_of.clear();
+        clause_of.resize(tokens.len(), 0);
         let mut clause = 0;
-        let mut terminator_at = vec![false; tokens.len()];
+        terminator_at.clear();
+        terminator_at.resize(tokens.len(), false);
         for m in &found {
             if self.roles[m.pattern] == Role::Terminator {
                 terminator_at[m.start] = true;
@@ -369,7 +394,8 @@ impl StanceReader {
         let role = |m: &PhraseMatch| self.roles[m.pattern];
         // A conditional ("when", "where") up to the next comma in its clause sets a scene:
         // its cues count for nothing ("When concerns escalate, meetings are timely").
-        let mut scene = vec![false; tokens.len()];
+        scene.clear();
+        scene.resize(tokens.len(), false);
         for m in found.iter().filter(|m| role(m) == Role::Conditional) {
             let c = clause_of[m.start];
             if let Some(close) = (m.end..tokens.len())
@@ -379,8 +405,9 @@ impl StanceReader {
                 scene[m.start..close].iter_mut().for_each(|x| *x = true);
             }
         }
-        let mut cues: Vec<Cue> = Vec::new();
-        let mut negator_used = vec![false; found.len()];
+        cues.clear();
+        negator_used.clear();
+        negator_used.resize(found.len(), false);
         for (idx, m) in found.iter().enumerate() {
             let base = match role(m) {
                 _ if scene[m.start] => continue,
@@ -642,7 +669,7 @@ context = "neutral"
             spans,
             inherited_from: None,
         };
-        let mut c = SymCache::default();
+        let mut c = StanceScratch::default();
         let s = r.read(text, &toks, &v, &mut c, &[hit], section).remove(0);
         (s.stance, s.cues)
     }

@@ -99,7 +99,7 @@ pub struct Tagged {
 pub struct Workspace {
     pub vocab: Vocabulary,
     pub syms: SymCache,
-    pub stance_syms: SymCache,
+    pub stance: crate::stance::StanceScratch,
     scratch: Scratch,
 }
 
