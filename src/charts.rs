@@ -1713,7 +1713,9 @@ mod tests {
 
     #[test]
     fn cached_glyphs_draw_what_plotters_draws() {
-        let cases: [(&str, Txt, HPos, FontTransform, (i32, i32)); 4] = [
+        // Text, style, anchor, rotation, position.
+        type Case<'a> = (&'a str, Txt, HPos, FontTransform, (i32, i32));
+        let cases: [Case<'_>; 4] = [
             (
                 "Thresholds 2019 (n = 12)",
                 txt(TITLE_PX, true, INK),
