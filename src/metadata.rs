@@ -375,8 +375,8 @@ fn prefix(s: &str, n: usize) -> &str {
     &s[..end]
 }
 
-/// Collapses white space to single spaces, unifies quotes and dashes and drops
-/// Markdown emphasis and heading marks.
+/// Collapses white space to single spaces, makes typography plain as normalisation does
+/// ([`crate::normalise::plain_form`]) and makes Markdown emphasis and heading marks spaces.
 fn collapse(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = false;
@@ -413,33 +413,48 @@ fn collapse(s: &str) -> String {
             break;
         };
         i += c.len_utf8();
-        let c = unify(c);
-        if c.is_whitespace() || c.is_control() {
-            space = true;
+        let mut one = [0u8; 4];
+        let text = match unify(c) {
+            Unified::Space => {
+                space = true;
+                continue;
+            }
+            Unified::Text(t) => t,
+            Unified::Same => &*c.encode_utf8(&mut one),
+        };
+        if text.is_empty() {
             continue;
         }
         if space && !out.is_empty() {
             out.push(' ');
         }
         space = false;
-        out.push(c);
+        out.push_str(text);
     }
     out
 }
 
-/// One character as [`collapse`] reads it: curly quotes and dashes made plain, Markdown
-/// emphasis and heading marks and no-break spaces made spaces.
-fn unify(c: char) -> char {
-    match c {
-        '\u{2018}' | '\u{2019}' | '`' => '\'',
-        '\u{201C}' | '\u{201D}' => '"',
-        '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
-        '*' | '#' | '\u{00A0}' => ' ',
-        c => c,
+/// What [`collapse`] makes of one character.
+enum Unified {
+    /// White space, a control character, or a Markdown emphasis or heading mark.
+    Space,
+    /// Typography made plain ([`crate::normalise::plain_form`]); empty for invisible marks.
+    Text(&'static str),
+    /// Any other character, kept.
+    Same,
+}
+
+/// One character as [`collapse`] reads it.
+fn unify(c: char) -> Unified {
+    if matches!(c, '*' | '#') || c.is_whitespace() || c.is_control() {
+        return Unified::Space;
+    }
+    match crate::normalise::plain_form(c) {
+        Some(t) => Unified::Text(t),
+        None => Unified::Same,
     }
 }
 
-/// The authority and, when a title names it, the visit type the title implies.
 fn find_authority(head: &str, table: &AuthorityTable) -> (Option<Authority>, Option<VisitType>) {
     let title_zone = prefix(head, 6 * 1024);
     let mut best: Option<(usize, Authority, Option<VisitType>)> = None;
@@ -952,16 +967,22 @@ mod tests {
     fn collapse_reference(s: &str) -> String {
         let mut out = String::new();
         let mut space = false;
-        for c in s.chars().map(unify) {
-            if c.is_whitespace() || c.is_control() {
-                space = true;
-                continue;
-            }
+        for c in s.chars() {
+            let mut one = [0u8; 4];
+            let text = match unify(c) {
+                Unified::Space => {
+                    space = true;
+                    continue;
+                }
+                Unified::Text("") => continue,
+                Unified::Text(t) => t,
+                Unified::Same => c.encode_utf8(&mut one),
+            };
             if space && !out.is_empty() {
                 out.push(' ');
             }
             space = false;
-            out.push(c);
+            out.push_str(text);
         }
         out
     }
@@ -969,10 +990,18 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn collapse_copies_runs_as_the_reference_does(
-            s in "([a-z.,# *`\t\n\r\x0b]|[\u{2018}\u{2019}\u{201C}\u{2013}\u{00A0}\u{3000}\u{85}]|\\PC){0,60}"
+            s in "([a-z.,# *`\t\n\r\x0b]|[\u{2018}\u{2019}\u{201C}\u{2013}\u{00A0}\u{3000}\u{85}\u{00AD}\u{FB01}\u{00AB}]|\\PC){0,60}"
         ) {
             proptest::prop_assert_eq!(collapse(&s), collapse_reference(&s));
         }
+    }
+
+    #[test]
+    fn collapse_reads_typography_as_normalisation_does() {
+        assert_eq!(
+            collapse("**Inspection of\u{00A0}Wirral\u{00AD}\u{FB01}le** \u{00AB}local\u{00BB}  authority\u{2019}s \u{2013} ## 2018"),
+            "Inspection of Wirralfile \"local\" authority's - 2018"
+        );
     }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {

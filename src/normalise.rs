@@ -247,25 +247,16 @@ fn clean_line_general(raw: &str) -> String {
         };
         i += c.len_utf8();
         let mapped: &str = match c {
-            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => {
-                "'"
-            }
-            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}'
-            | '\u{00BB}' => "\"",
-            '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}'
-            | '\u{2212}' => "-",
-            '\u{FB00}' => "ff",
-            '\u{FB01}' => "fi",
-            '\u{FB02}' => "fl",
-            '\u{FB03}' => "ffi",
-            '\u{FB04}' => "ffl",
-            '\u{00AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '*' => "",
-            c if c.is_whitespace() || c.is_control() => " ",
-            _ => {
-                s.push(c);
-                last_space = false;
-                continue;
-            }
+            '*' => "",
+            c => match plain_form(c) {
+                Some(m) => m,
+                None if c.is_whitespace() || c.is_control() => " ",
+                None => {
+                    s.push(c);
+                    last_space = false;
+                    continue;
+                }
+            },
         };
         if mapped == " " {
             if !last_space {
@@ -287,6 +278,26 @@ fn clean_line_general(raw: &str) -> String {
     }
     let keep = span_in(&s, t);
     cut_to(s, keep)
+}
+
+/// The plain form of a typographic character, as every stage reads text: curly and angled
+/// quotes, primes and backticks become straight quotes, dashes and the minus sign `-`,
+/// ligatures their letters, and invisible characters (soft hyphen, zero-width marks, byte
+/// order mark) nothing. `None` for any other character.
+pub(crate) fn plain_form(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => "'",
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}'
+        | '\u{00BB}' => "\"",
+        '\u{2010}'..='\u{2015}' | '\u{2212}' => "-",
+        '\u{FB00}' => "ff",
+        '\u{FB01}' => "fi",
+        '\u{FB02}' => "fl",
+        '\u{FB03}' => "ffi",
+        '\u{FB04}' => "ffl",
+        '\u{00AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' => "",
+        _ => return None,
+    })
 }
 
 /// Bullet glyphs that can open a list item.
