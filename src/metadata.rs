@@ -455,6 +455,7 @@ fn unify(c: char) -> Unified {
     }
 }
 
+/// The authority and, when a title names it, the visit type the title implies.
 fn find_authority(head: &str, table: &AuthorityTable) -> (Option<Authority>, Option<VisitType>) {
     let title_zone = prefix(head, 6 * 1024);
     let mut best: Option<(usize, Authority, Option<VisitType>)> = None;

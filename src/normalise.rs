@@ -280,7 +280,7 @@ fn clean_line_general(raw: &str) -> String {
     cut_to(s, keep)
 }
 
-/// The plain form of a typographic character, as every stage reads text: curly and angled
+/// The plain form of a typographic character, as normalisation and metadata read text: curly and angled
 /// quotes, primes and backticks become straight quotes, dashes and the minus sign `-`,
 /// ligatures their letters, and invisible characters (soft hyphen, zero-width marks, byte
 /// order mark) nothing. `None` for any other character.

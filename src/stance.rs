@@ -165,8 +165,9 @@ pub struct ThemeStance {
 }
 
 /// The lists [`StanceReader::read`] works in, kept by each worker and reused from finding to
-/// finding: the symbol memo of the lexicon's matcher, its matches, the clause of each token,
-/// and the cues found.
+/// finding: the symbol memo of the lexicon's matcher, its matches, per token the clause it
+/// is in, whether a clause ends there and whether a conditional scene covers it, which
+/// negators a cue has used, and the cues found.
 #[derive(Default)]
 pub struct StanceScratch {
     syms: SymCache,
@@ -647,31 +648,59 @@ overview = "strength"
 context = "neutral"
 "#;
 
-    /// Stance of the theme whose words are `theme_words` (every occurrence is a span).
+    /// A reader with the vocabulary and scratch lists it keeps from finding to finding.
+    struct Worker {
+        reader: StanceReader,
+        analyzer: Analyzer,
+        vocab: Vocabulary,
+        scratch: StanceScratch,
+    }
+
+    impl Worker {
+        fn new() -> Self {
+            Worker {
+                reader: StanceReader::parse(LEX, "lex.toml").unwrap(),
+                analyzer: Analyzer::english(),
+                vocab: Vocabulary::new(),
+                scratch: StanceScratch::default(),
+            }
+        }
+
+        /// Stance of the theme whose words are `theme_words` (every occurrence is a span).
+        fn read(
+            &mut self,
+            text: &str,
+            theme_words: &[&str],
+            section: Section,
+        ) -> (Stance, Vec<String>) {
+            let toks = self.analyzer.analyse(text, &mut self.vocab);
+            let spans: Vec<(usize, usize)> = toks
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| {
+                    theme_words
+                        .iter()
+                        .any(|w| text[t.start..t.end].eq_ignore_ascii_case(w))
+                })
+                .map(|(i, _)| (i, i + 1))
+                .collect();
+            assert!(!spans.is_empty(), "theme word in text: {text}");
+            let hit = ThemeHit {
+                theme: 0,
+                spans,
+                inherited_from: None,
+            };
+            let s = self
+                .reader
+                .read(text, &toks, &self.vocab, &mut self.scratch, &[hit], section)
+                .remove(0);
+            (s.stance, s.cues)
+        }
+    }
+
+    /// [`Worker::read`] by a fresh worker.
     fn read(text: &str, theme_words: &[&str], section: Section) -> (Stance, Vec<String>) {
-        let r = StanceReader::parse(LEX, "lex.toml").unwrap();
-        let a = Analyzer::english();
-        let mut v = Vocabulary::new();
-        let toks = a.analyse(text, &mut v);
-        let spans: Vec<(usize, usize)> = toks
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| {
-                theme_words
-                    .iter()
-                    .any(|w| text[t.start..t.end].eq_ignore_ascii_case(w))
-            })
-            .map(|(i, _)| (i, i + 1))
-            .collect();
-        assert!(!spans.is_empty(), "theme word in text: {text}");
-        let hit = ThemeHit {
-            theme: 0,
-            spans,
-            inherited_from: None,
-        };
-        let mut c = StanceScratch::default();
-        let s = r.read(text, &toks, &v, &mut c, &[hit], section).remove(0);
-        (s.stance, s.cues)
+        Worker::new().read(text, theme_words, section)
     }
 
     #[test]
@@ -724,6 +753,16 @@ context = "neutral"
         ];
         for (text, words, section, want) in cases {
             assert_eq!(read(text, words, *section).0, *want, "{text}");
+        }
+        // One worker reading every case, forwards and then backwards, so that long findings
+        // come before short ones: what it keeps from one finding never reaches the next.
+        let mut worker = Worker::new();
+        for (text, words, section, _) in cases.iter().chain(cases.iter().rev()) {
+            assert_eq!(
+                worker.read(text, words, *section),
+                read(text, words, *section),
+                "{text}"
+            );
         }
     }
 

@@ -93,8 +93,8 @@ pub struct Tagged {
     pub hits: Vec<ThemeHit>,
 }
 
-/// Per-worker scratch space: the vocabulary cache, the matcher's symbol memo and the
-/// tagger's working lists, kept from one finding to the next.
+/// Per-worker scratch space: the vocabulary cache, the matcher's symbol memo, the tagger's
+/// working lists and the stance reader's, kept from one finding to the next.
 #[derive(Default)]
 pub struct Workspace {
     pub vocab: Vocabulary,
