@@ -344,12 +344,12 @@ impl<'a> Sink<'a> {
         let started = Instant::now();
         let (settings, res, out_dir) = (self.settings, self.res, &self.settings.output);
         // The streamed tables are flushed, synced and renamed into place on a thread of their
-        // own (disk-bound) while the aggregates are built (CPU-bound).
+        // own (disk-bound) while the aggregates, charts and summaries are built (CPU-bound).
         let streamed = self.tables;
         let facts = self.facts;
         let ids = res.tagger.book.ids();
         let t = Instant::now();
-        let (tables, finished) = std::thread::scope(|scope| {
+        let (tables, rendered, finished) = std::thread::scope(|scope| {
             let finishing = scope.spawn(|| {
                 let mut written = Vec::new();
                 let mut kept = Vec::new();
@@ -364,14 +364,18 @@ impl<'a> Sink<'a> {
             });
             let tables = aggregate::build(&facts.docs, &facts.tags, &ids);
             stats.times.add(Stage::Aggregate, t.elapsed());
+            let t = Instant::now();
+            let rendered = tables
+                .as_ref()
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .and_then(|tables| render_outputs(settings, res, &facts, tables, stats));
             let finished = finishing
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (tables, finished)
+            (tables, rendered.map(|r| (r, t)), finished)
         });
         let tables = tables?;
-        let (mut written, kept) = finished?;
-        let t = Instant::now();
+        let ((charts_and_summaries, t), (mut written, kept)) = (rendered?, finished?);
         let frames = [
             ("themes_by_authority_year", &tables.by_authority_year),
             ("themes_by_year", &tables.by_year),
@@ -392,26 +396,17 @@ impl<'a> Sink<'a> {
                 files.push((format!("parquet/{name}.parquet"), frame_parquet(df)?));
             }
         }
-        if settings.charts {
-            // Charts render in parallel, on as many threads as the run was given.
-            let pool = crate::pipeline::thread_pool(settings.threads)?;
-            files.extend(pool.install(|| charts(&tables, &facts, res))?);
-        }
-        let evaluation = settings
-            .evaluation
-            .as_deref()
-            .and_then(|p| summary::read_evaluation(p).ok());
-        files.extend(summary::render(
-            stats,
-            res,
-            &facts,
-            &tables,
-            evaluation.as_ref(),
-        )?);
-        for (name, bytes) in &files {
-            write_atomic(&out_dir.join(name), bytes)?;
-            written.push(name.clone());
-        }
+        files.extend(charts_and_summaries);
+        // Each file is synced before it is renamed into place: many small files go faster
+        // side by side. The list of outputs keeps the order above.
+        let pool = crate::pipeline::thread_pool(settings.threads)?;
+        pool.install(|| {
+            files
+                .par_iter()
+                .map(|(name, bytes)| write_atomic(&out_dir.join(name), bytes))
+                .collect::<anyhow::Result<Vec<()>>>()
+        })?;
+        written.extend(files.into_iter().map(|(name, _)| name));
         stats.times.add(Stage::Write, t.elapsed());
         // The run's wall time takes in the aggregates, charts and writing done here.
         stats.wall += started.elapsed();
@@ -420,6 +415,35 @@ impl<'a> Sink<'a> {
         written.push("run.json".into());
         Ok(written)
     }
+}
+
+/// The charts (when the pipeline asks for them) and the Markdown summaries, as (relative
+/// path, bytes).
+fn render_outputs(
+    settings: &Settings,
+    res: &Resources,
+    facts: &Facts,
+    tables: &Tables,
+    stats: &RunStats,
+) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    if settings.charts {
+        // Charts render in parallel, on as many threads as the run was given.
+        let pool = crate::pipeline::thread_pool(settings.threads)?;
+        files.extend(pool.install(|| charts(tables, facts, res))?);
+    }
+    let evaluation = settings
+        .evaluation
+        .as_deref()
+        .and_then(|p| summary::read_evaluation(p).ok());
+    files.extend(summary::render(
+        stats,
+        res,
+        facts,
+        tables,
+        evaluation.as_ref(),
+    )?);
+    Ok(files)
 }
 
 /// Values of an i64/i32/f64 column as f64 (nulls as None).
