@@ -54,13 +54,37 @@ fn pack(w: &str) -> Option<u128> {
     Some(u128::from_le_bytes(buf))
 }
 
-/// [`pack`] of an ASCII word of at most 16 bytes, lower-cased: the key it is stored under.
-fn pack_ascii_lower(w: &str) -> u128 {
-    let mut buf = [0u8; 16];
-    for (d, b) in buf.iter_mut().zip(w.bytes()) {
-        *d = b.to_ascii_lowercase();
+/// Every byte of a `u128` with only its top bit set.
+const TOP_BITS: u128 = u128::from_le_bytes([0x80; 16]);
+
+/// The `len` (at most 16) bytes of `text` from `start`, zero-padded, as [`pack`] lays them
+/// out. Read in one load where the text runs on for 16 bytes, so that no byte-by-byte copy
+/// stands between the word and its lookup.
+fn load_packed(text: &[u8], start: usize, len: usize) -> u128 {
+    debug_assert!(len <= 16 && start + len <= text.len());
+    let raw = match text.get(start..start + 16) {
+        Some(b) => u128::from_le_bytes(b.try_into().expect("16 bytes")),
+        None => {
+            let mut buf = [0u8; 16];
+            buf[..len].copy_from_slice(&text[start..start + len]);
+            u128::from_le_bytes(buf)
+        }
+    };
+    if len == 16 {
+        raw
+    } else {
+        raw & ((1u128 << (8 * len)) - 1)
     }
-    u128::from_le_bytes(buf)
+}
+
+/// ASCII letters of a packed word lower-cased, all bytes at once: a byte's top bit after
+/// adding 0x3F says it is at least `A`, after adding 0x25 that it is past `Z`. Bytes are
+/// ASCII (below 0x80), so no sum carries into the next byte.
+fn lower_packed_ascii(x: u128) -> u128 {
+    let at_least_a = x.wrapping_add(u128::from_le_bytes([0x3F; 16]));
+    let past_z = x.wrapping_add(u128::from_le_bytes([0x25; 16]));
+    let upper = at_least_a & !past_z & TOP_BITS;
+    x | (upper >> 2)
 }
 
 impl Vocabulary {
@@ -222,7 +246,7 @@ impl Analyzer {
         let mut out = Vec::with_capacity(text.len() / 4 + 1);
         let mut lower_buf = String::new();
         for (start, w) in Self::words(text) {
-            let id = self.word_id(w, &mut lower_buf, vocab);
+            let id = self.word_id(text.as_bytes(), start, w, &mut lower_buf, vocab);
             out.push(Token {
                 start,
                 end: start + w.len(),
@@ -232,14 +256,24 @@ impl Analyzer {
         out
     }
 
-    /// The vocabulary id of one word as written.
+    /// The vocabulary id of one word as written, `w`, found at `start` in `text`.
     #[inline]
-    fn word_id(&self, w: &str, lower_buf: &mut String, vocab: &mut Vocabulary) -> WordId {
+    fn word_id(
+        &self,
+        text: &[u8],
+        start: usize,
+        w: &str,
+        lower_buf: &mut String,
+        vocab: &mut Vocabulary,
+    ) -> WordId {
         // A short ASCII word already seen is found by its bytes lower-cased as they are
         // packed, without copying it.
-        if w.len() <= 16 && w.is_ascii() {
-            if let Some(&id) = vocab.short.get(&pack_ascii_lower(w)) {
-                return id;
+        if w.len() <= 16 {
+            let packed = load_packed(text, start, w.len());
+            if packed & TOP_BITS == 0 {
+                if let Some(&id) = vocab.short.get(&lower_packed_ascii(packed)) {
+                    return id;
+                }
             }
         }
         let key: &str = if w.is_ascii() {
@@ -343,6 +377,18 @@ mod tests {
         assert_eq!(fast, unicode_reference(text));
         let words: Vec<&str> = fast.iter().map(|(_, w)| *w).collect();
         assert!(words.contains(&"MASH's") && words.contains(&"2,500") && words.contains(&"e.g"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn packed_words_lower_as_bytes_do(text in "[ -~]{0,40}", start in 0usize..40, len in 0usize..17) {
+            let b = text.as_bytes();
+            proptest::prop_assume!(start + len <= b.len());
+            let packed = load_packed(b, start, len);
+            proptest::prop_assert_eq!(packed, pack(&text[start..start + len]).unwrap());
+            let lower = text[start..start + len].to_ascii_lowercase();
+            proptest::prop_assert_eq!(lower_packed_ascii(packed), pack(&lower).unwrap());
+        }
     }
 
     #[test]
