@@ -455,16 +455,26 @@ fn unify(c: char) -> Unified {
     }
 }
 
+/// More bytes than any match of a title pattern spans past the start of its name (the name
+/// is at most 120 bytes, the words after it fewer than 100).
+const TITLE_SPAN: usize = 400;
+
 /// The authority and, when a title names it, the visit type the title implies.
 fn find_authority(head: &str, table: &AuthorityTable) -> (Option<Authority>, Option<VisitType>) {
     let title_zone = prefix(head, 6 * 1024);
     let mut best: Option<(usize, Authority, Option<VisitType>)> = None;
     for title in TITLES.iter() {
-        if !title.needle.is_match(title_zone) {
+        // Once a title has been read, only a match whose name starts before it can win: no
+        // title pattern spans more than [`TITLE_SPAN`] bytes, so the search stops there.
+        let zone = match &best {
+            Some((p, _, _)) => prefix(title_zone, p + TITLE_SPAN),
+            None => title_zone,
+        };
+        if !title.needle.is_match(zone) {
             continue;
         }
         let vt = &title.visit_type;
-        for caps in title.pattern.captures_iter(title_zone.as_bytes()).take(4) {
+        for caps in title.pattern.captures_iter(zone.as_bytes()).take(4) {
             let Some(g) = caps.get(1) else { continue };
             if best.as_ref().is_some_and(|(p, _, _)| *p <= g.start()) {
                 break;
