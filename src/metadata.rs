@@ -57,8 +57,12 @@ static VISIT_DATES_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The letter sentence that names the visit days: "... children's services on 14 and 15 March 2018".
-static LETTER_VISIT_ON: LazyLock<Regex> = LazyLock::new(|| {
-    wide(r"(?i)(?-u:\b)(?:focused|monitoring) visit (?:to|of) .{0,160}? (?:on|from|between) ")
+/// A byte pattern, like the titles ([`title_pattern`]): a match ends in an ASCII space, so on a
+/// character boundary.
+static LETTER_VISIT_ON: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    title_pattern(
+        r"(?i)(?-u:\b)(?:focused|monitoring) visit (?:to|of) .{0,160}? (?:on|from|between) ",
+    )
 });
 
 /// A labelled publication date.
@@ -603,8 +607,13 @@ fn find_visit_dates(
     let starts = VISIT_DATES_LABEL
         .find_iter(zone)
         .take(4)
-        .chain(LETTER_VISIT_ON.find_iter(zone).take(4))
-        .map(|m| m.end());
+        .map(|m| m.end())
+        .chain(
+            LETTER_VISIT_ON
+                .find_iter(zone.as_bytes())
+                .take(4)
+                .map(|m| m.end()),
+        );
     let mut found: Vec<(usize, NaiveDate, NaiveDate)> = starts
         .filter_map(|p| parse_range(prefix(&zone[p..], 160), published).map(|(s, e)| (p, s, e)))
         .collect();
