@@ -57,10 +57,10 @@ static VISIT_DATES_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The letter sentence that names the visit days: "... children's services on 14 and 15 March 2018".
-/// A byte pattern, like the titles ([`title_pattern`]): a match ends in an ASCII space, so on a
-/// character boundary.
+/// A byte pattern ([`byte_pattern`]), like the titles: a match ends in an ASCII space, so on
+/// a character boundary.
 static LETTER_VISIT_ON: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
-    title_pattern(
+    byte_pattern(
         r"(?i)(?-u:\b)(?:focused|monitoring) visit (?:to|of) .{0,160}? (?:on|from|between) ",
     )
 });
@@ -103,11 +103,12 @@ struct Title {
     visit_type: Option<VisitType>,
 }
 
-/// A title pattern as a byte regex whose wildcards (`.`) match single bytes: the lazy DFA for
-/// `.{2,120}?` over Unicode characters is several times larger and slower to build. Every
-/// wildcard run is bounded by ASCII literals, so the groups still start and end on
-/// character boundaries; the bounds count bytes rather than characters.
-fn title_pattern(re: &str) -> regex::bytes::Regex {
+/// A pattern as a byte regex whose wildcards (`.`) match single bytes: the lazy DFA for
+/// `.{2,120}?` over Unicode characters is several times larger and slower to build. In the
+/// title patterns and the letter's visit sentence every wildcard run is bounded by ASCII
+/// literals, so groups and matches still start and end on character boundaries; the bounds
+/// count bytes rather than characters.
+fn byte_pattern(re: &str) -> regex::bytes::Regex {
     regex::bytes::RegexBuilder::new(&re.replace(".{", "(?-u:.){"))
         .dfa_size_limit(WIDE_DFA_BYTES)
         .build()
@@ -117,7 +118,7 @@ fn title_pattern(re: &str) -> regex::bytes::Regex {
 static TITLES: LazyLock<Vec<Title>> = LazyLock::new(|| {
     let t = |needle: &str, re: &str, v: Option<VisitType>| Title {
         needle: Regex::new(&format!("(?i){}", regex::escape(needle))).expect("valid regex"),
-        pattern: title_pattern(re),
+        pattern: byte_pattern(re),
         visit_type: v,
     };
     vec![

@@ -280,10 +280,10 @@ fn clean_line_general(raw: &str) -> String {
     cut_to(s, keep)
 }
 
-/// The plain form of a typographic character, as normalisation and metadata read text: curly and angled
-/// quotes, primes and backticks become straight quotes, dashes and the minus sign `-`,
-/// ligatures their letters, and invisible characters (soft hyphen, zero-width marks, byte
-/// order mark) nothing. `None` for any other character.
+/// The plain form of a typographic character, as normalisation and metadata read text:
+/// curly and angled quotes, primes and backticks become straight quotes, dashes and the minus
+/// sign `-`, ligatures their letters, and invisible characters (soft hyphen, zero-width
+/// marks, byte order mark) nothing. `None` for any other character.
 pub(crate) fn plain_form(c: char) -> Option<&'static str> {
     Some(match c {
         '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => "'",

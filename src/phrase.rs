@@ -205,19 +205,8 @@ impl PhraseMatcher {
         }
     }
 
-    /// All (overlapping) pattern occurrences in `tokens`, sorted by start, then longest first.
-    pub fn find(
-        &self,
-        tokens: &[Token],
-        vocab: &Vocabulary,
-        cache: &mut SymCache,
-    ) -> Vec<PhraseMatch> {
-        let mut out = Vec::new();
-        self.find_into(tokens, vocab, cache, &mut out);
-        out
-    }
-
-    /// [`PhraseMatcher::find`] into `out` (cleared first), so a caller can reuse its space.
+    /// All (overlapping) pattern occurrences in `tokens`, sorted by start, then longest first,
+    /// into `out` (cleared first, so a caller can reuse its space).
     pub fn find_into(
         &self,
         tokens: &[Token],
@@ -326,7 +315,9 @@ mod tests {
         let mut v = Vocabulary::new();
         let toks = a.analyse(text, &mut v);
         let mut c = SymCache::default();
-        m.find(&toks, &v, &mut c)
+        let mut found = Vec::new();
+        m.find_into(&toks, &v, &mut c, &mut found);
+        found
             .into_iter()
             .map(|x| {
                 (
