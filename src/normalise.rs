@@ -390,29 +390,73 @@ fn strip_marker(text: &str) -> (Start, &str) {
 
 /// Key for spotting lines repeated across pages: a hash of the letters, lower case.
 fn repeat_key(text: &str) -> u64 {
-    // FNV-1a over the lower-cased letters.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut key = LetterHash::default();
     if text.is_ascii() {
-        for b in text.bytes().filter(u8::is_ascii_alphabetic) {
-            h ^= u64::from(b.to_ascii_lowercase());
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        for b in text.bytes() {
+            key.push_if_letter(b);
         }
-        return h;
+        return key.finish();
     }
-    let mut mix = |c: char| {
-        h ^= c as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    };
+    let mut utf8 = [0u8; 4];
     for c in text.chars() {
         if c.is_ascii() {
             if c.is_ascii_alphabetic() {
-                mix(c.to_ascii_lowercase());
+                key.push(c.to_ascii_lowercase() as u8);
             }
         } else if c.is_alphabetic() {
-            c.to_lowercase().for_each(&mut mix);
+            for l in c.to_lowercase() {
+                l.encode_utf8(&mut utf8).bytes().for_each(|b| key.push(b));
+            }
         }
     }
-    h
+    key.finish()
+}
+
+/// A hash of a byte sequence that packs eight bytes into a word before it mixes them in, so
+/// that each byte costs a shift and an or rather than a multiplication.
+#[derive(Default)]
+struct LetterHash {
+    hash: u64,
+    word: u64,
+    /// Bytes in `word`.
+    len: u32,
+}
+
+impl LetterHash {
+    const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    fn push(&mut self, b: u8) {
+        self.word = self.word << 8 | u64::from(b);
+        self.len += 1;
+        if self.len == 8 {
+            self.mix();
+        }
+    }
+
+    /// Pushes an ASCII byte, lower case, when it is a letter; without a branch on the letter.
+    fn push_if_letter(&mut self, b: u8) {
+        let lower = b | 0x20;
+        let letter = u64::from(lower.wrapping_sub(b'a') < 26);
+        self.word = self.word << (letter * 8) | (u64::from(lower) & letter.wrapping_neg());
+        self.len += letter as u32;
+        if self.len == 8 {
+            self.mix();
+        }
+    }
+
+    fn mix(&mut self) {
+        self.hash = (self.hash.rotate_left(23) ^ self.word).wrapping_mul(Self::MIX);
+        self.word = 0;
+        self.len = 0;
+    }
+
+    fn finish(mut self) -> u64 {
+        // The length of the last word keeps "ab" and "\0ab" apart (no letter is zero, but a
+        // key must not depend on that).
+        self.word ^= u64::from(self.len) << 59;
+        self.mix();
+        self.hash
+    }
 }
 
 fn word_count(s: &str) -> usize {
@@ -430,11 +474,20 @@ fn is_letterhead(text: &str) -> bool {
     if may_start && LETTERHEAD_START.is_match(text) {
         return true;
     }
-    let may_anywhere = bytes.contains(&b'@')
-        || bytes
-            .windows(4)
-            .any(|w| w.eq_ignore_ascii_case(b"www.") || w.eq_ignore_ascii_case(b"http"));
+    let may_anywhere = bytes.contains(&b'@') || may_hold_web_address(bytes);
     may_anywhere && LETTERHEAD_ANYWHERE.is_match(text)
+}
+
+/// True when `bytes` may hold "www." or "http" in any case: each four bytes are read as one
+/// word with the ASCII case bit set, so letters of either case compare as lower case (other
+/// bytes may pass too; the regex decides).
+fn may_hold_web_address(bytes: &[u8]) -> bool {
+    const WWW: u32 = u32::from_le_bytes(*b"www.");
+    const HTTP: u32 = u32::from_le_bytes(*b"http");
+    bytes.windows(4).any(|w| {
+        let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) | 0x2020_2020;
+        word == WWW || word == HTTP
+    })
 }
 
 /// True for page numbers, running headers and footers and letterhead lines.
@@ -889,6 +942,47 @@ mod tests {
         #[test]
         fn plain_lines_clean_as_any_line(raw in "[ #*`a-cA-C0-9.,'\t\u{2019}\u{00A0}-]{0,30}") {
             proptest::prop_assert_eq!(clean_line(&raw), clean_line_general(&raw));
+        }
+    }
+
+    proptest::proptest! {
+        /// Two lines share a repeat key when they hold the same letters, whatever their case,
+        /// digits, marks and spacing, by either path (ASCII or not).
+        #[test]
+        fn repeat_keys_compare_letters(a in "[a-zA-Z0-9 .,:\u{2013}\u{00E9}\u{00C9}]{0,40}",
+                                       b in "[a-zA-Z0-9 .,:\u{2013}\u{00E9}\u{00C9}]{0,40}") {
+            let letters = |s: &str| -> String {
+                s.chars().filter(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect()
+            };
+            proptest::prop_assert_eq!(repeat_key(&a) == repeat_key(&b), letters(&a) == letters(&b));
+            // The same letters in another case, without digits and with a page number after.
+            let other: String = a.chars().filter(|c| !c.is_ascii_digit()).flat_map(char::to_uppercase).collect();
+            proptest::prop_assert_eq!(repeat_key(&a), repeat_key(&format!("{other} 12")));
+        }
+    }
+
+    #[test]
+    fn repeat_keys_ignore_page_numbers_and_typography() {
+        let k = repeat_key("Inspection of Wirral local authority children's services 3");
+        assert_eq!(
+            k,
+            repeat_key("INSPECTION OF WIRRAL LOCAL AUTHORITY CHILDREN\u{2019}S SERVICES 14")
+        );
+        assert_ne!(
+            k,
+            repeat_key("Inspection of Wigan local authority children's services 3")
+        );
+        assert_eq!(repeat_key("Caf\u{00E9} 2"), repeat_key("CAF\u{00C9}"));
+        assert_ne!(repeat_key("abcdefgh"), repeat_key("abcdefghi"));
+    }
+
+    #[test]
+    fn web_addresses_are_spotted_in_any_case() {
+        for yes in ["see WWW.ofsted.gov.uk", "Http://x", "a www. b", "https"] {
+            assert!(may_hold_web_address(yes.as_bytes()), "{yes}");
+        }
+        for no in ["", "ww.", "htt", "with what which", "the web"] {
+            assert!(!may_hold_web_address(no.as_bytes()), "{no}");
         }
     }
 
