@@ -157,6 +157,40 @@ fn class(b: u8) -> Class {
     CLASSES[b as usize]
 }
 
+/// One in each byte of a `u64`.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The top bit of each byte of `x`, eight ASCII bytes read little-endian, that is a letter, a
+/// digit or `_` (not [`Class::Other`]). Each test adds to every byte at once a constant that
+/// carries the byte's top bit from where a range starts; bytes are below 0x80 and the
+/// constants small, so no sum carries into the next byte.
+fn word_bytes(x: u64) -> u64 {
+    let lower = x | (ONES * 0x20);
+    let letter = lower.wrapping_add(ONES * 0x1F) & !lower.wrapping_add(ONES * 0x05);
+    let digit = x.wrapping_add(ONES * 0x50) & !x.wrapping_add(ONES * 0x46);
+    let t = x ^ (ONES * u64::from(b'_'));
+    let underscore = !((t & (ONES * 0x7F)).wrapping_add(ONES * 0x7F) | t);
+    (letter | digit | underscore) & (ONES * 0x80)
+}
+
+/// The first index from `i` on whose byte is not of the run: word bytes (letters, digits, `_`)
+/// when `word`, other bytes when not; `b.len()` when the run goes to the end. Eight bytes at a
+/// time where the text runs on for eight.
+fn run_end(b: &[u8], mut i: usize, word: bool) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let words = word_bytes(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        let stop = if word { !words & (ONES * 0x80) } else { words };
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && (class(b[i]) != Class::Other) == word {
+        i += 1;
+    }
+    i
+}
+
 /// Words of an all-ASCII text by the UAX #29 rules that apply to ASCII: letters, digits and
 /// `_` join (WB5, WB8-WB10, WB13a-b); `:`, `.` or `'` joins two letters (WB6-7); `,`, `;`,
 /// `.` or `'` joins two digits (WB11-12). Segments without a letter or digit are not words.
@@ -172,18 +206,14 @@ impl<'a> Iterator for AsciiWords<'a> {
         let b = self.text.as_bytes();
         let mut i = self.at;
         loop {
-            while i < b.len() && class(b[i]) == Class::Other {
-                i += 1;
-            }
+            i = run_end(b, i, false);
             if i >= b.len() {
                 self.at = i;
                 return None;
             }
             let start = i;
             loop {
-                while i < b.len() && class(b[i]) != Class::Other {
-                    i += 1;
-                }
+                i = run_end(b, i, true);
                 // `b[i]` ends the run; a mid-word mark between two letters or two digits
                 // carries the word on.
                 let joins = i + 1 < b.len()
@@ -366,6 +396,24 @@ mod tests {
         fn ascii_words_follow_the_unicode_rules(text in "[a-cA-C0-2_.,;:'\" \t\r\n!()/&-]{0,40}") {
             let fast: Vec<(usize, &str)> = AsciiWords { text: &text, at: 0 }.collect();
             proptest::prop_assert_eq!(fast, unicode_reference(&text));
+        }
+    }
+
+    proptest::proptest! {
+        /// Long words and long gaps, where the splitter reads eight bytes at a time.
+        #[test]
+        fn ascii_words_follow_the_unicode_rules_at_length(text in "([a-zA-Z0-9_]{0,20}[ .,;:'\t(-]{0,12}){0,8}") {
+            let fast: Vec<(usize, &str)> = AsciiWords { text: &text, at: 0 }.collect();
+            proptest::prop_assert_eq!(fast, unicode_reference(&text));
+        }
+
+        /// The eight-byte test of word bytes agrees with the byte table on all ASCII.
+        #[test]
+        fn word_bytes_match_the_classes(bytes in proptest::array::uniform8(0u8..0x80)) {
+            let got = word_bytes(u64::from_le_bytes(bytes));
+            for (k, &b) in bytes.iter().enumerate() {
+                proptest::prop_assert_eq!(got >> (8 * k + 7) & 1 == 1, class(b) != Class::Other, "byte {:#x}", b);
+            }
         }
     }
 
