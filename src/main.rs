@@ -63,14 +63,17 @@ enum Command {
     /// Compare the pipeline with hand-coded reports: theme, stance and metadata agreement.
     #[command(after_help = "Examples:
   ofsted-themes evaluate --gold data/gold
-  ofsted-themes evaluate --gold ../shared/gold/pdf-sample --input ../shared/corpus/pdf-sample/pypdf --min-f1 0.8")]
+  ofsted-themes evaluate --gold ../shared/gold/pdf-sample --input ../shared/corpus/pdf-sample/pypdf --min-f1 0.8
+  ofsted-themes evaluate --gold data/gold --input data/reports --gold ../shared/gold/pdf-sample --input ../shared/corpus/pdf-sample/pdf")]
     Evaluate {
-        /// Folder with findings.csv and metadata.csv.
+        /// Folder with findings.csv and metadata.csv; repeat it to score several gold sets as
+        /// one, each with its own --input in the same order.
+        #[arg(long, value_name = "DIR", required = true)]
+        gold: Vec<PathBuf>,
+        /// Folder holding the reports named in the gold files (default: the reports folder
+        /// beside the gold folder).
         #[arg(long, value_name = "DIR")]
-        gold: PathBuf,
-        /// Folder holding the reports named in the gold files (default: DIR/reports, else data/reports).
-        #[arg(long, value_name = "DIR")]
-        input: Option<PathBuf>,
+        input: Vec<PathBuf>,
         /// Codebook TOML file.
         #[arg(long, value_name = "FILE")]
         codebook: Option<PathBuf>,
@@ -261,30 +264,42 @@ fn run_pipeline(settings: &Settings, quiet: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn evaluate_cmd(
-    gold_dir: PathBuf,
-    input: Option<PathBuf>,
+    gold_dirs: Vec<PathBuf>,
+    inputs: Vec<PathBuf>,
     codebook: Option<PathBuf>,
     lexicon: Option<PathBuf>,
     output: Option<PathBuf>,
     min_f1: Option<f64>,
 ) -> anyhow::Result<ExitCode> {
-    let gold = evaluate::GoldSet::load(&gold_dir)?;
-    let input = match input {
-        Some(i) => i,
-        None => {
-            let sibling = gold_dir.join("..").join("reports");
-            if sibling.is_dir() {
-                sibling
-            } else {
-                anyhow::bail!(
-                    "no reports folder for gold {}: pass --input DIR with the reports it names",
-                    gold_dir.display()
-                );
-            }
-        }
-    };
+    if !inputs.is_empty() && inputs.len() != gold_dirs.len() {
+        anyhow::bail!(
+            "{} --gold folders but {} --input folders: give one --input per --gold, in the same order, or none",
+            gold_dirs.len(),
+            inputs.len()
+        );
+    }
     let res = Resources::load(codebook.as_deref(), lexicon.as_deref(), None)?;
-    let run = evaluate_run::run(&gold, &input, &res)?;
+    let mut gold = evaluate::GoldSet::default();
+    let mut run = Vec::new();
+    for (k, gold_dir) in gold_dirs.iter().enumerate() {
+        let set = evaluate::GoldSet::load(gold_dir)?;
+        let input = match inputs.get(k) {
+            Some(i) => i.clone(),
+            None => {
+                let sibling = gold_dir.join("..").join("reports");
+                if !sibling.is_dir() {
+                    anyhow::bail!(
+                        "no reports folder for gold {}: pass --input DIR with the reports it names",
+                        gold_dir.display()
+                    );
+                }
+                sibling
+            }
+        };
+        run.extend(evaluate_run::run(&set, &input, &res)?);
+        gold.append(set)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", gold_dir.display()))?;
+    }
     let themes = res.tagger.book.ids();
     let required = res.tagger.book.required_ids();
     let result = evaluate::evaluate(&gold, &run, &themes, &required);
