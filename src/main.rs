@@ -41,7 +41,7 @@ enum Command {
     Run {
         /// Pipeline TOML file (flags override its settings).
         pipeline: Option<PathBuf>,
-        /// Folder of reports (.txt, searched recursively).
+        /// Folder of reports (.pdf, .txt, .text or .md files, searched recursively).
         #[arg(long, value_name = "DIR")]
         input: Option<PathBuf>,
         /// Folder to write outputs to.
