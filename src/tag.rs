@@ -114,6 +114,8 @@ struct Scratch {
     anchors: Vec<(usize, (usize, usize))>,
     near_alls: Vec<Vec<(usize, usize)>>,
     near_any: Vec<(usize, usize)>,
+    /// One theme's near-rule matches: (rule, `Some(k)` for `all[k]` or `None` for `any`, span).
+    near: Vec<(usize, Option<usize>, (usize, usize))>,
 }
 
 /// The compiled codebook.
@@ -411,6 +413,7 @@ impl Tagger {
             anchors,
             near_alls,
             near_any,
+            near,
         } = &mut ws.scratch;
         self.matcher
             .find_into(&tokens, &ws.vocab, &mut ws.syms, matches);
@@ -433,14 +436,15 @@ impl Tagger {
             ex.clear();
             para_terms.clear();
             anchors.clear();
-            let mut has_near = false;
+            near.clear();
             for (_, role, m) in group {
                 match *role {
                     Role::Term => terms.push(*m),
                     Role::Exclude => ex.push((m.start, m.end)),
                     Role::ParaTerm { rule } => para_terms.push((rule, *m)),
                     Role::ParaAnchor { rule } => anchors.push((rule, (m.start, m.end))),
-                    Role::NearAll { .. } | Role::NearAny { .. } => has_near = true,
+                    Role::NearAll { rule, k } => near.push((rule, Some(k), (m.start, m.end))),
+                    Role::NearAny { rule } => near.push((rule, None, (m.start, m.end))),
                     Role::Opener => {}
                 }
             }
@@ -469,30 +473,28 @@ impl Tagger {
                     });
                 }
             }
-            if has_near {
-                for (ri, &n_all) in self.near_all[ti].iter().enumerate() {
-                    if near_alls.len() < n_all {
-                        near_alls.resize_with(n_all, Vec::new);
+            // Only the near rules with some match can fire; each is read from its own matches
+            // (a stable sort keeps their order).
+            near.sort_by_key(|n| n.0);
+            for rule_near in near.chunk_by(|a, b| a.0 == b.0) {
+                let ri = rule_near[0].0;
+                let n_all = self.near_all[ti][ri];
+                if near_alls.len() < n_all {
+                    near_alls.resize_with(n_all, Vec::new);
+                }
+                let alls = &mut near_alls[..n_all];
+                alls.iter_mut().for_each(Vec::clear);
+                near_any.clear();
+                for &(_, k, span) in rule_near {
+                    match k {
+                        Some(k) => alls[k].push(span),
+                        None => near_any.push(span),
                     }
-                    let alls = &mut near_alls[..n_all];
-                    alls.iter_mut().for_each(Vec::clear);
-                    near_any.clear();
-                    for (_, role, m) in group {
-                        match *role {
-                            Role::NearAll { rule, k } if rule == ri => {
-                                alls[k].push((m.start, m.end))
-                            }
-                            Role::NearAny { rule } if rule == ri => near_any.push((m.start, m.end)),
-                            _ => {}
-                        }
-                    }
-                    let rule = &self.book.themes[ti].near[ri];
-                    if let Some(found) =
-                        fire_near(alls, near_any, !rule.any.is_empty(), rule.within)
-                    {
-                        if !found.iter().any(|s| excluded(*s, ex)) {
-                            spans.extend(found);
-                        }
+                }
+                let rule = &self.book.themes[ti].near[ri];
+                if let Some(found) = fire_near(alls, near_any, !rule.any.is_empty(), rule.within) {
+                    if !found.iter().any(|s| excluded(*s, ex)) {
+                        spans.extend(found);
                     }
                 }
             }
