@@ -277,12 +277,21 @@ fn sym_char(s: u32) -> char {
 /// Keep the leftmost-longest non-overlapping subset of `matches` (sorted as `find` returns them).
 pub fn leftmost_longest(matches: &[PhraseMatch]) -> Vec<PhraseMatch> {
     let mut out: Vec<PhraseMatch> = Vec::new();
+    leftmost_longest_into(matches.iter().copied(), &mut out);
+    out
+}
+
+/// [`leftmost_longest`] appended to `out`, after what it already holds.
+pub fn leftmost_longest_into(
+    matches: impl IntoIterator<Item = PhraseMatch>,
+    out: &mut Vec<PhraseMatch>,
+) {
+    let from = out.len();
     for m in matches {
-        if out.last().is_none_or(|l| m.start >= l.end) {
-            out.push(*m);
+        if out.len() == from || out.last().is_some_and(|l| m.start >= l.end) {
+            out.push(m);
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ use toml::Spanned;
 use crate::analyse::{Token, Vocabulary};
 use crate::codebook::line_of;
 use crate::model::{Finding, Section, Stance};
-use crate::phrase::{leftmost_longest, PhraseMatch, PhraseMatcher, SymCache};
+use crate::phrase::{leftmost_longest_into, PhraseMatch, PhraseMatcher, SymCache};
 use crate::tag::{Tagged, ThemeHit, Workspace};
 
 /// The lexicon file as written.
@@ -177,6 +177,9 @@ pub struct StanceScratch {
     scene: Vec<bool>,
     negator_used: Vec<bool>,
     cues: Vec<Cue>,
+    /// The matches read ([`StanceReader::resolve`]), and the negators set aside meanwhile.
+    found: Vec<PhraseMatch>,
+    negators: Vec<PhraseMatch>,
 }
 
 struct Cue {
@@ -304,19 +307,24 @@ impl StanceReader {
 
     /// The matches that are read: cues, hedges, pseudo-negations, terminators and reversers
     /// leftmost-longest first ("not always" is a hedge, "did not prevent" a reverser), then
-    /// negators in the words those leave free.
-    fn resolve(&self, all: &[PhraseMatch]) -> Vec<PhraseMatch> {
-        let (negators, primary): (Vec<PhraseMatch>, Vec<PhraseMatch>) = all
-            .iter()
-            .partition(|m| self.roles[m.pattern] == Role::Negator);
-        let mut found = leftmost_longest(&primary);
-        let free: Vec<PhraseMatch> = negators
-            .into_iter()
-            .filter(|n| !found.iter().any(|m| n.start < m.end && m.start < n.end))
-            .collect();
-        found.extend(leftmost_longest(&free));
+    /// negators in the words those leave free. `found` gets them; `negators` is scratch.
+    fn resolve(
+        &self,
+        all: &[PhraseMatch],
+        found: &mut Vec<PhraseMatch>,
+        negators: &mut Vec<PhraseMatch>,
+    ) {
+        let is_negator = |m: &PhraseMatch| self.roles[m.pattern] == Role::Negator;
+        found.clear();
+        leftmost_longest_into(all.iter().filter(|m| !is_negator(m)).copied(), found);
+        negators.clear();
+        negators.extend(
+            all.iter()
+                .filter(|m| is_negator(m))
+                .filter(|n| !found.iter().any(|m| n.start < m.end && m.start < n.end)),
+        );
+        leftmost_longest_into(negators.iter().copied(), found);
         found.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
-        found
     }
 
     /// [`StanceReader::read`] for a finding as the tagger left it, with the worker's caches.
@@ -357,16 +365,19 @@ impl StanceReader {
             scene,
             negator_used,
             cues,
+            found,
+            negators,
         } = scratch;
         self.matcher.find_into(tokens, vocab, syms, all);
-        let found = self.resolve(all);
+        self.resolve(all, found, negators);
+        let found = &*found;
         // Clause index per token.
         clause_of.clear();
         clause_of.resize(tokens.len(), 0);
         let mut clause = 0;
         terminator_at.clear();
         terminator_at.resize(tokens.len(), false);
-        for m in &found {
+        for m in found {
             if self.roles[m.pattern] == Role::Terminator {
                 terminator_at[m.start] = true;
             }
