@@ -348,6 +348,8 @@ impl<'a> Sink<'a> {
         let streamed = self.tables;
         let facts = self.facts;
         let ids = res.tagger.book.ids();
+        // Charts render, and the files are written, on as many threads as the run was given.
+        let pool = crate::pipeline::thread_pool(settings.threads)?;
         let t = Instant::now();
         let (tables, rendered, finished) = std::thread::scope(|scope| {
             let finishing = scope.spawn(|| {
@@ -368,7 +370,7 @@ impl<'a> Sink<'a> {
             let rendered = tables
                 .as_ref()
                 .map_err(|e| anyhow::anyhow!("{e}"))
-                .and_then(|tables| render_outputs(settings, res, &facts, tables, stats));
+                .and_then(|tables| render_outputs(settings, res, &pool, &facts, tables, stats));
             let finished = finishing
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -399,7 +401,6 @@ impl<'a> Sink<'a> {
         files.extend(charts_and_summaries);
         // Each file is synced before it is renamed into place: many small files go faster
         // side by side. The list of outputs keeps the order above.
-        let pool = crate::pipeline::thread_pool(settings.threads)?;
         pool.install(|| {
             files
                 .par_iter()
@@ -417,19 +418,18 @@ impl<'a> Sink<'a> {
     }
 }
 
-/// The charts (when the pipeline asks for them) and the Markdown summaries, as (relative
-/// path, bytes).
+/// The charts (when the pipeline asks for them, rendered in parallel on `pool`) and the
+/// Markdown summaries, as (relative path, bytes).
 fn render_outputs(
     settings: &Settings,
     res: &Resources,
+    pool: &rayon::ThreadPool,
     facts: &Facts,
     tables: &Tables,
     stats: &RunStats,
 ) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let mut files = Vec::new();
     if settings.charts {
-        // Charts render in parallel, on as many threads as the run was given.
-        let pool = crate::pipeline::thread_pool(settings.threads)?;
         files.extend(pool.install(|| charts(tables, facts, res))?);
     }
     let evaluation = settings
