@@ -111,11 +111,18 @@ fn gold_sets_scored_together_pool_their_documents() {
             std::fs::write(dir.join(file), lines.join("\n") + "\n").unwrap();
         }
     }
-    let run = |args: &[&std::ffi::OsStr]| {
+    // `evaluate` with `--gold G` for each pair, followed by `--input I` where one is given.
+    let run = |pairs: &[(&std::path::Path, Option<&str>)]| {
         let out = tempfile::tempdir().unwrap();
-        let o = Command::new(BIN)
-            .arg("evaluate")
-            .args(args)
+        let mut cmd = Command::new(BIN);
+        cmd.arg("evaluate");
+        for (gold, input) in pairs {
+            cmd.arg("--gold").arg(gold);
+            if let Some(input) = input {
+                cmd.args(["--input", input]);
+            }
+        }
+        let o = cmd
             .arg("--output")
             .arg(out.path())
             .current_dir(&repo)
@@ -123,19 +130,10 @@ fn gold_sets_scored_together_pool_their_documents() {
             .unwrap();
         (out, o)
     };
-    let reports = std::ffi::OsStr::new("data/reports");
-    let (whole, o) = run(&["--gold".as_ref(), "data/gold".as_ref()]);
+    let reports = Some("data/reports");
+    let (whole, o) = run(&[("data/gold".as_ref(), None)]);
     assert!(o.status.success());
-    let (pooled, o) = run(&[
-        "--gold".as_ref(),
-        a.as_os_str(),
-        "--input".as_ref(),
-        reports,
-        "--gold".as_ref(),
-        b.as_os_str(),
-        "--input".as_ref(),
-        reports,
-    ]);
+    let (pooled, o) = run(&[(&a, reports), (&b, reports)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for f in ["summary.csv", "themes.csv", "stance_confusion.csv"] {
         assert_eq!(
@@ -146,29 +144,13 @@ fn gold_sets_scored_together_pool_their_documents() {
     }
 
     // The same document twice, or a --gold without its --input, is refused with a reason.
-    let (_, o) = run(&[
-        "--gold".as_ref(),
-        a.as_os_str(),
-        "--input".as_ref(),
-        reports,
-        "--gold".as_ref(),
-        a.as_os_str(),
-        "--input".as_ref(),
-        reports,
-    ]);
+    let (_, o) = run(&[(&a, reports), (&a, reports)]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         !o.status.success() && err.contains("already in an earlier gold folder"),
         "{err}"
     );
-    let (_, o) = run(&[
-        "--gold".as_ref(),
-        a.as_os_str(),
-        "--gold".as_ref(),
-        b.as_os_str(),
-        "--input".as_ref(),
-        reports,
-    ]);
+    let (_, o) = run(&[(&a, None), (&b, reports)]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         !o.status.success() && err.contains("one --input per --gold"),
