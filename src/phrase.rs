@@ -2,25 +2,19 @@
 //!
 //! Every distinct word of the text maps (once per vocabulary entry) to a symbol: the symbol of
 //! its stem when some pattern uses that stem, else of the longest wildcard prefix it starts
-//! with, else a filler. Each symbol is one private-use character, so a finding becomes a short
-//! string and all patterns are found in one pass of an Aho-Corasick automaton; UTF-8 being
-//! self-synchronising, a match always starts and ends on whole tokens. No pattern holds a
-//! filler, so a run of fillers is written as one: the automaton reads only the runs of words
-//! some pattern uses, and a table maps each symbol back to its token. Matches are reported
-//! overlapping; callers choose among them (leftmost-longest per theme).
+//! with, else a filler. Patterns are compiled into a trie over symbols, one edge per word, and
+//! a finding is matched by walking the trie from each of its words that some pattern uses:
+//! patterns are a few words long and nearly every walk stops after a step or two, so this reads
+//! far less memory than a byte automaton over an encoding of the symbols would. Matches are
+//! reported overlapping; callers choose among them (leftmost-longest per theme).
 
 use rustc_hash::FxHashMap as HashMap;
-
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use crate::analyse::{Token, Vocabulary};
 use crate::codebook::Pattern;
 
-/// First private-use code point; it is the filler for words no pattern uses.
-const BASE: u32 = 0xE000;
-/// Symbols available in the Basic Multilingual Plane's private-use area (all 3 bytes in UTF-8).
-const MAX_SYMBOLS: usize = 0xF8FF - 0xE000;
-const FILLER: char = '\u{E000}';
+/// The symbol of words no pattern uses.
+const FILLER: u32 = 0;
 const UNSET: u32 = u32::MAX;
 /// Most readings one pattern may expand to.
 const MAX_ALTERNATIVES: usize = 4096;
@@ -37,16 +31,15 @@ pub struct PhraseMatch {
 #[derive(Debug, Default)]
 pub struct SymCache {
     syms: Vec<u32>,
-    buf: String,
-    /// Token index of each symbol written to `buf`.
+    /// The text's symbols, a run of fillers written as one.
+    buf: Vec<u32>,
+    /// Token index of each symbol in `buf`.
     pos: Vec<u32>,
 }
 
 /// Compiled patterns.
 pub struct PhraseMatcher {
-    ac: AhoCorasick,
-    /// For each automaton pattern, the index of the caller's pattern it stands for.
-    owner: Vec<usize>,
+    trie: Trie,
     exact: HashMap<Box<str>, u32>,
     /// Wildcard prefixes, longest first.
     prefixes: Vec<(Box<str>, u32)>,
@@ -75,11 +68,6 @@ impl PhraseMatcher {
         prefix_keys.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         prefix_keys.dedup();
         let total = exact_keys.len() + prefix_keys.len();
-        if total >= MAX_SYMBOLS {
-            anyhow::bail!(
-                "too many distinct words in patterns ({total}); the limit is {MAX_SYMBOLS}"
-            );
-        }
         let exact: HashMap<Box<str>, u32> = exact_keys
             .iter()
             .enumerate()
@@ -104,13 +92,7 @@ impl PhraseMatcher {
                 }
             }
         }
-        if next as usize >= MAX_SYMBOLS {
-            anyhow::bail!(
-                "too many distinct words in patterns ({next}); the limit is {MAX_SYMBOLS}"
-            );
-        }
-        let mut strings: Vec<String> = Vec::new();
-        let mut owner = Vec::new();
+        let mut trie = TrieBuilder::default();
         for (pi, p) in patterns.iter().enumerate() {
             let n = p.stems.len();
             // The symbols each position accepts.
@@ -158,31 +140,25 @@ impl PhraseMatcher {
                     p.source
                 );
             }
-            let mut partial: Vec<String> = vec![String::new()];
+            let mut partial: Vec<Vec<u32>> = vec![Vec::new()];
             for accept in &positions {
                 partial = partial
                     .iter()
                     .flat_map(|head| {
                         accept.iter().map(move |&sym| {
                             let mut st = head.clone();
-                            st.push(sym_char(sym));
+                            st.push(sym);
                             st
                         })
                     })
                     .collect();
             }
-            for st in partial {
-                strings.push(st);
-                owner.push(pi);
+            for reading in &partial {
+                trie.insert(reading, pi as u32);
             }
         }
-        let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&strings)?;
         Ok(PhraseMatcher {
-            ac,
-            owner,
+            trie: trie.build(next as usize),
             exact,
             prefixes,
             combos,
@@ -218,7 +194,7 @@ impl PhraseMatcher {
         if cache.syms.len() < vocab.len() {
             cache.syms.resize(vocab.len(), UNSET);
         }
-        let mut buf = std::mem::take(&mut cache.buf);
+        let buf = &mut cache.buf;
         buf.clear();
         let pos = &mut cache.pos;
         pos.clear();
@@ -229,7 +205,7 @@ impl PhraseMatcher {
             if *slot == UNSET {
                 *slot = self.symbol(vocab, t.word);
             }
-            if *slot == 0 {
+            if *slot == FILLER {
                 // One filler stands for the whole run: it only has to keep runs apart.
                 if !after_filler {
                     buf.push(FILLER);
@@ -240,22 +216,28 @@ impl PhraseMatcher {
             }
             any = true;
             after_filler = false;
-            buf.push(sym_char(*slot));
+            buf.push(*slot);
             pos.push(i as u32);
         }
         if any {
-            for m in self.ac.find_overlapping_iter(buf.as_str()) {
-                // Every symbol is 3 bytes long, and a match never holds a filler, so its
-                // symbols stand for consecutive tokens.
-                let (first, last) = (m.start() / 3, m.end() / 3 - 1);
-                out.push(PhraseMatch {
-                    start: pos[first] as usize,
-                    end: pos[last] as usize + 1,
-                    pattern: self.owner[m.pattern().as_usize()],
-                });
+            for (k, &first) in buf.iter().enumerate() {
+                let mut node = self.trie.root(first);
+                let mut j = k;
+                // No pattern holds a filler, so a walk ends at one: the symbols of a match
+                // stand for consecutive tokens.
+                while let Some(n) = node {
+                    for &pattern in self.trie.outputs(n) {
+                        out.push(PhraseMatch {
+                            start: pos[k] as usize,
+                            end: pos[j] as usize + 1,
+                            pattern: pattern as usize,
+                        });
+                    }
+                    j += 1;
+                    node = buf.get(j).and_then(|&s| self.trie.child(n, s));
+                }
             }
         }
-        cache.buf = buf;
         out.sort_by(|a, b| {
             a.start
                 .cmp(&b.start)
@@ -266,11 +248,99 @@ impl PhraseMatcher {
     }
 }
 
-fn sym_char(s: u32) -> char {
-    if s == 0 {
-        FILLER
-    } else {
-        char::from_u32(BASE + s).unwrap_or(FILLER)
+/// A trie of symbol sequences under construction.
+#[derive(Default)]
+struct TrieBuilder {
+    /// (node, symbol) -> child; node 0 is the root, nodes are numbered from 1.
+    edges: HashMap<(u32, u32), u32>,
+    /// Patterns ending at each node, as (node, pattern).
+    ends: Vec<(u32, u32)>,
+    nodes: u32,
+}
+
+impl TrieBuilder {
+    fn insert(&mut self, symbols: &[u32], pattern: u32) {
+        let mut node = 0;
+        for &s in symbols {
+            let next = self.nodes + 1;
+            node = *self.edges.entry((node, s)).or_insert(next);
+            if node == next {
+                self.nodes = next;
+            }
+        }
+        self.ends.push((node, pattern));
+    }
+
+    /// Frozen into flat arrays: the root's children indexed by symbol (`symbols` of them),
+    /// every other node's children as a run sorted by symbol, and each node's patterns.
+    fn build(self, symbols: usize) -> Trie {
+        let n = self.nodes as usize + 1;
+        let mut root = vec![0u32; symbols];
+        let mut edges: Vec<(u32, u32, u32)> = Vec::new();
+        for (&(from, sym), &to) in &self.edges {
+            if from == 0 {
+                root[sym as usize] = to;
+            } else {
+                edges.push((from, sym, to));
+            }
+        }
+        edges.sort_unstable();
+        let mut ends = self.ends;
+        ends.sort_unstable();
+        ends.dedup();
+        let mut child_at = vec![0u32; n + 1];
+        for &(from, _, _) in &edges {
+            child_at[from as usize + 1] += 1;
+        }
+        let mut out_at = vec![0u32; n + 1];
+        for &(node, _) in &ends {
+            out_at[node as usize + 1] += 1;
+        }
+        for i in 1..=n {
+            child_at[i] += child_at[i - 1];
+            out_at[i] += out_at[i - 1];
+        }
+        Trie {
+            root,
+            child_at,
+            children: edges.iter().map(|&(_, s, to)| (s, to)).collect(),
+            out_at,
+            outputs: ends.iter().map(|&(_, p)| p).collect(),
+        }
+    }
+}
+
+/// Compiled patterns as a trie over symbols.
+struct Trie {
+    /// The root's child for each symbol; 0 when there is none.
+    root: Vec<u32>,
+    /// Node `n`'s children are `children[child_at[n]..child_at[n + 1]]`, sorted by symbol.
+    child_at: Vec<u32>,
+    children: Vec<(u32, u32)>,
+    /// Node `n`'s patterns are `outputs[out_at[n]..out_at[n + 1]]`.
+    out_at: Vec<u32>,
+    outputs: Vec<u32>,
+}
+
+impl Trie {
+    fn root(&self, symbol: u32) -> Option<u32> {
+        self.root.get(symbol as usize).copied().filter(|&n| n != 0)
+    }
+
+    fn child(&self, node: u32, symbol: u32) -> Option<u32> {
+        let run = &self.children
+            [self.child_at[node as usize] as usize..self.child_at[node as usize + 1] as usize];
+        if run.len() <= 8 {
+            run.iter().find(|(s, _)| *s == symbol).map(|&(_, n)| n)
+        } else {
+            run.binary_search_by_key(&symbol, |&(s, _)| s)
+                .ok()
+                .map(|i| run[i].1)
+        }
+    }
+
+    fn outputs(&self, node: u32) -> &[u32] {
+        &self.outputs[self.out_at[node as usize] as usize..self.out_at[node as usize + 1] as usize]
     }
 }
 
@@ -407,6 +477,33 @@ mod tests {
                 "In the first of many of the cases seen a strategy meeting was held \
                  but in some of the other cases there was delay, and more delay.",
                 &[(0, "strategy meeting"), (1, "delay"), (1, "delay")],
+            ),
+            (
+                "the same words in two patterns are reported for both",
+                &["police delay", "police delays"],
+                "police delays",
+                &[(0, "police delays"), (1, "police delays")],
+            ),
+            (
+                "a word followed by many different words",
+                &[
+                    "police attendance",
+                    "police checks",
+                    "police delay",
+                    "police information",
+                    "police involvement",
+                    "police notif*",
+                    "police officers",
+                    "police presence",
+                    "police response",
+                    "police sharing",
+                ],
+                "police response and police notifications, then police and police attendance",
+                &[
+                    (8, "police response"),
+                    (5, "police notifications"),
+                    (0, "police attendance"),
+                ],
             ),
         ];
         for (name, pats, text, want) in cases {
