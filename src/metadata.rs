@@ -56,14 +56,18 @@ static VISIT_DATES_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
-/// The letter sentence that names the visit days: "... children's services on 14 and 15 March 2018".
-/// A byte pattern ([`byte_pattern`]), like the titles: a match ends in an ASCII space, so on
-/// a character boundary.
-static LETTER_VISIT_ON: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
-    byte_pattern(
-        r"(?i)(?-u:\b)(?:focused|monitoring) visit (?:to|of) .{0,160}? (?:on|from|between) ",
-    )
+/// The letter sentence that names the visit days: "... focused visit to Wirral local
+/// authority children's services on 14 and 15 March 2018". Its opening, found first; the days
+/// follow the first [`LETTER_VISIT_DAYS`] that starts within [`LETTER_VISIT_SPAN`] bytes of
+/// it, on the same line. (One pattern with `.{0,160}?` between the two would say the same, but
+/// its automaton has a state for every count of bytes up to 160 and is slow to build.)
+static LETTER_VISIT: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(r"(?i)(?-u:\b)(?:focused|monitoring) visit (?:to|of) ")
+        .expect("valid regex")
 });
+static LETTER_VISIT_DAYS: LazyLock<regex::bytes::Regex> =
+    LazyLock::new(|| regex::bytes::Regex::new(r"(?i) (?:on|from|between) ").expect("valid regex"));
+const LETTER_VISIT_SPAN: usize = 160;
 
 /// A labelled publication date.
 static PUBLISHED: LazyLock<Regex> = LazyLock::new(|| {
@@ -94,18 +98,41 @@ static POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A title pattern whose first group names the authority, with the visit type it implies.
 ///
-/// `needle` is a phrase every match contains, as a case-insensitive literal: it is looked
-/// for first, because the title patterns open with bounded wildcards that are slow to scan
-/// for where they cannot match.
+/// `needle` is a phrase every match contains, as a case-insensitive literal, at most `lead`
+/// bytes after the start of the match: it is looked for first, and the pattern is only
+/// searched from `lead` bytes before it, because some title patterns open with bounded
+/// wildcards that are slow to scan for where they cannot match. `lead` counts the bytes a
+/// wildcard may take before the needle, and four for each character of literal text before
+/// it, the most a character matched case-insensitively (`ſ` for `s`) or as `\d` can take.
 struct Title {
     needle: Regex,
+    lead: usize,
     pattern: regex::bytes::Regex,
     visit_type: Option<VisitType>,
 }
 
+impl Title {
+    /// The first four matches in `zone`. No match starts more than `lead` bytes before the
+    /// first needle, so the search starts there (the bytes before still count for `^` and
+    /// word boundaries) and finds what a search from the start would.
+    fn captures<'z>(&'z self, zone: &'z str) -> impl Iterator<Item = regex::bytes::Captures<'z>> {
+        let mut from = self
+            .needle
+            .find(zone)
+            .map(|n| n.start().saturating_sub(self.lead));
+        let pattern = &self.pattern;
+        std::iter::from_fn(move || {
+            let caps = pattern.captures_at(zone.as_bytes(), from?)?;
+            from = caps.get(0).map(|m| m.end());
+            Some(caps)
+        })
+        .take(4)
+    }
+}
+
 /// A pattern as a byte regex whose wildcards (`.`) match single bytes: the lazy DFA for
 /// `.{2,120}?` over Unicode characters is several times larger and slower to build. In the
-/// title patterns and the letter's visit sentence every wildcard run is bounded by ASCII
+/// title patterns every wildcard run is bounded by ASCII
 /// literals, so groups and matches still start and end on character boundaries; the bounds
 /// count bytes rather than characters.
 fn byte_pattern(re: &str) -> regex::bytes::Regex {
@@ -116,49 +143,58 @@ fn byte_pattern(re: &str) -> regex::bytes::Regex {
 }
 
 static TITLES: LazyLock<Vec<Title>> = LazyLock::new(|| {
-    let t = |needle: &str, re: &str, v: Option<VisitType>| Title {
+    let t = |needle: &str, lead: usize, re: &str, v: Option<VisitType>| Title {
         needle: Regex::new(&format!("(?i){}", regex::escape(needle))).expect("valid regex"),
+        lead,
         pattern: byte_pattern(re),
         visit_type: v,
     };
     vec![
         t(
             "monitoring visit ",
+            0,
             r"(?i)(?-u:\b)monitoring visit (?:to|of) (.{2,120}?)(?:'s)? (?:local authority )?children'?s (?:social care )?services",
             Some(VisitType::MonitoringVisit),
         ),
         t(
             "focused visit ",
+            0,
             r"(?i)(?-u:\b)focused visit (?:to|of) (.{2,120}?)(?:'s)? (?:local authority )?children'?s (?:social care )?services",
             Some(VisitType::FocusedVisit),
         ),
         t(
             "looked after children",
+            4 * "inspection of safeguarding and ".len(),
             r"(?i)(?-u:\b)inspection of (?:safeguarding and )?looked after children(?:'s)? services (.{2,120}?) (?:inspection dates?|dates? of inspection|reporting inspector|age group)",
             Some(VisitType::SafeguardingLacInspection),
         ),
         t(
             "inspection of services for children in need of help and protection",
+            4 * "0  re-".len() + 120,
             r"(?i)(?:^|\d )(.{2,120}?) (?:re-?)?inspection of services for children in need of help and protection",
             Some(VisitType::SifInspection),
         ),
         t(
             "inspection of ",
+            0,
             r"(?i)(?-u:\b)inspection of (.{2,120}?)(?:'s)? (?:local authority )?children'?s (?:social care )?services",
             Some(VisitType::IlacsInspection),
         ),
         t(
             " inspection of children",
+            4 * "0 ".len() + 80,
             r"(?i)(?:^|\d )(.{2,80}?) inspection of children'?s social care services",
             Some(VisitType::IlacsInspection),
         ),
         t(
             " inspection date",
+            4 * "inspection of ".len() + 100,
             r"(?i)(?-u:\b)inspection of (.{2,100}?) inspection dates?(?-u:\b)",
             Some(VisitType::IlacsInspection),
         ),
         t(
             "joint targeted area inspection ",
+            0,
             r"(?i)(?-u:\b)joint targeted area inspection (?:of the multi-agency response to .{0,120}? )?(?:in|of) (.{2,80}?)(?: between| from| on|\.|,| \d)",
             Some(VisitType::Jtai),
         ),
@@ -475,11 +511,8 @@ fn find_authority(head: &str, table: &AuthorityTable) -> (Option<Authority>, Opt
             Some((p, _, _)) => prefix(title_zone, p + TITLE_SPAN),
             None => title_zone,
         };
-        if !title.needle.is_match(zone) {
-            continue;
-        }
         let vt = &title.visit_type;
-        for caps in title.pattern.captures_iter(zone.as_bytes()).take(4) {
+        for caps in title.captures(zone) {
             let Some(g) = caps.get(1) else { continue };
             if best.as_ref().is_some_and(|(p, _, _)| *p <= g.start()) {
                 break;
@@ -609,12 +642,7 @@ fn find_visit_dates(
         .find_iter(zone)
         .take(4)
         .map(|m| m.end())
-        .chain(
-            LETTER_VISIT_ON
-                .find_iter(zone.as_bytes())
-                .take(4)
-                .map(|m| m.end()),
-        );
+        .chain(letter_visit_days(zone.as_bytes()).take(4));
     let mut found: Vec<(usize, NaiveDate, NaiveDate)> = starts
         .filter_map(|p| parse_range(prefix(&zone[p..], 160), published).map(|(s, e)| (p, s, e)))
         .collect();
@@ -623,6 +651,26 @@ fn find_visit_dates(
         Some(&(_, s, e)) => (Some(s), Some(e)),
         None => (None, None),
     }
+}
+
+/// Where the days named by each letter visit sentence start ([`LETTER_VISIT`]), in order; a
+/// sentence is read after the end of the one before.
+fn letter_visit_days(zone: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || loop {
+        let open = LETTER_VISIT.find_at(zone, at)?;
+        let from = open.end();
+        let line_end = memchr::memchr(b'\n', &zone[from..]).map_or(zone.len(), |i| from + i);
+        let last_start = line_end.min(from + LETTER_VISIT_SPAN);
+        let window = &zone[from..zone.len().min(last_start + " between ".len())];
+        match LETTER_VISIT_DAYS.find(window) {
+            Some(m) if from + m.start() <= last_start => {
+                at = from + m.end();
+                return Some(at);
+            }
+            _ => at = from,
+        }
+    })
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -1015,6 +1063,55 @@ mod tests {
         ) {
             proptest::prop_assert_eq!(collapse(&s), collapse_reference(&s));
         }
+
+        /// The two-step search finds what the single pattern it stands for finds.
+        #[test]
+        fn letter_visit_days_as_one_pattern(
+            parts in proptest::collection::vec(
+                "focused visit to |Monitoring visit of |FOCUSED VISIT OF | on | from | between |ON |[a-z]{1,90}|[a-z ]{0,12}|\n|\u{00E9}|[0-9 ]{1,3}",
+                0..40,
+            )
+        ) {
+            let zone = parts.concat();
+            let whole = byte_pattern(
+                r"(?i)(?-u:\b)(?:focused|monitoring) visit (?:to|of) .{0,160}? (?:on|from|between) ",
+            );
+            let want: Vec<usize> = whole.find_iter(zone.as_bytes()).map(|m| m.end()).collect();
+            let got: Vec<usize> = letter_visit_days(zone.as_bytes()).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+
+        /// Searching a title pattern from `lead` bytes before its needle finds what
+        /// searching from the start finds.
+        #[test]
+        fn title_search_from_the_needle_as_from_the_start(
+            which in 0usize..8,
+            parts in proptest::collection::vec(
+                " inspection of | Inspection of services for children in need of help and protection| inspection of children's social care services| inspection dates| looked after children services | focused visit to | monitoring visit of | joint targeted area inspection | children's services| local authority |Wirral|re-|[0-9] |[a-z]{1,60}|[a-z ]{0,10}|\u{017F}|\n",
+                0..30,
+            )
+        ) {
+            let zone = parts.concat();
+            let title = &TITLES[which];
+            let spans = |caps: regex::bytes::Captures| {
+                (caps.get(0).map(|m| m.range()), caps.get(1).map(|m| m.range()))
+            };
+            let want: Vec<_> = title.pattern.captures_iter(zone.as_bytes()).take(4).map(spans).collect();
+            let got: Vec<_> = title.captures(&zone).map(spans).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn letter_visit_days_within_their_span() {
+        for gap in [0, 1, 159, 160, 161, 200] {
+            let zone = format!("focused visit to {} on 1 May 2019", "a".repeat(gap));
+            let at = zone.len() - "1 May 2019".len();
+            let want = (gap <= 160).then_some(at);
+            assert_eq!(letter_visit_days(zone.as_bytes()).next(), want, "gap {gap}");
+        }
+        let broken = "focused visit to Wirral\non 1 May 2019";
+        assert_eq!(letter_visit_days(broken.as_bytes()).next(), None);
     }
 
     #[test]
