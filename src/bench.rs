@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use crate::config::Settings;
 use crate::ingest;
-use crate::pipeline::{self, Resources, Stage};
+use crate::pipeline::{self, Resources, RunStats, Stage};
 use crate::report::Sink;
 
 /// What to measure.
@@ -21,6 +21,8 @@ pub struct BenchOptions {
     pub times: usize,
     pub work: PathBuf,
     pub threads: usize,
+    /// How many times to run each side; the fastest run of each is reported.
+    pub runs: usize,
 }
 
 /// Peak resident memory of this process so far, in KiB (Linux), if known.
@@ -73,7 +75,8 @@ fn codebook_terms(res: &Resources) -> String {
     terms.join("\n") + "\n"
 }
 
-/// Build the scale corpus, run the pipeline and ripgrep on it, and print the figures.
+/// Build the scale corpus, then run ripgrep and the pipeline on it `runs` times each, taking
+/// turns, and print the figures: every run's wall time, and the fastest of each side.
 pub fn run(opts: &BenchOptions, res: &Resources) -> anyhow::Result<()> {
     let corpus_dir = opts.work.join("corpus");
     let out_dir = opts.work.join("out");
@@ -82,6 +85,9 @@ pub fn run(opts: &BenchOptions, res: &Resources) -> anyhow::Result<()> {
     }
     let t = Instant::now();
     let (files, bytes) = build_corpus(&opts.corpus, opts.times, &corpus_dir)?;
+    // The copies just written are still being flushed to disk: let that finish first, so
+    // that neither side is timed while the disk and the kernel are busy with it.
+    flush_to_disk();
     eprintln!(
         "scale corpus: {files} reports, {:.1} MB ({} x {}), built in {:.1} s",
         bytes as f64 / 1e6,
@@ -91,24 +97,8 @@ pub fn run(opts: &BenchOptions, res: &Resources) -> anyhow::Result<()> {
     );
     let mb = bytes as f64 / 1e6;
 
-    // The raw-scan floor.
     let terms_file = opts.work.join("terms.txt");
     std::fs::write(&terms_file, codebook_terms(res))?;
-    let rg = {
-        let t = Instant::now();
-        let out = std::process::Command::new("rg")
-            .args(["-c", "-i", "-F", "-f"])
-            .arg(&terms_file)
-            .arg(&corpus_dir)
-            .stdout(std::process::Stdio::null())
-            .status();
-        match out {
-            Ok(s) if s.success() || s.code() == Some(1) => Some(t.elapsed().as_secs_f64()),
-            _ => None,
-        }
-    };
-
-    // The pipeline, as `run` does it.
     let settings = Settings {
         name: "bench".into(),
         pipeline_file: None,
@@ -123,15 +113,41 @@ pub fn run(opts: &BenchOptions, res: &Resources) -> anyhow::Result<()> {
         charts: true,
         evaluation: None,
     };
-    let t = Instant::now();
-    let files = ingest::discover(&settings.input)?;
-    let mut sink = Sink::new(&settings, res)?;
-    let pb = indicatif::ProgressBar::hidden();
-    let mut stats =
-        pipeline::run_streaming(&files, settings.threads, res, false, &pb, |d| sink.add(d))?;
-    sink.finish(&mut stats)?;
-    let wall = t.elapsed().as_secs_f64();
+    let mut rg_walls: Vec<f64> = Vec::new();
+    let mut walls: Vec<f64> = Vec::new();
+    let mut best: Option<RunStats> = None;
+    for _ in 0..opts.runs.max(1) {
+        if let Some(r) = ripgrep(&terms_file, &corpus_dir) {
+            rg_walls.push(r);
+        }
+        // Each run writes into an empty folder, with the last run's outputs off the disk queue.
+        if settings.output.exists() {
+            std::fs::remove_dir_all(&settings.output)?;
+        }
+        flush_to_disk();
+        let t = Instant::now();
+        let files = ingest::discover(&settings.input)?;
+        let mut sink = Sink::new(&settings, res)?;
+        let pb = indicatif::ProgressBar::hidden();
+        let mut stats =
+            pipeline::run_streaming(&files, settings.threads, res, false, &pb, |d| sink.add(d))?;
+        sink.finish(&mut stats)?;
+        let wall = t.elapsed().as_secs_f64();
+        if walls.iter().all(|&w| wall < w) {
+            best = Some(stats);
+        }
+        walls.push(wall);
+    }
+    let stats = best.expect("at least one run");
+    let wall = walls.iter().copied().fold(f64::INFINITY, f64::min);
+    let rg = rg_walls.iter().copied().reduce(f64::min);
     let peak = peak_rss_kib();
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|w| format!("{w:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
 
     let mut o = std::io::stdout().lock();
     writeln!(
@@ -142,15 +158,17 @@ pub fn run(opts: &BenchOptions, res: &Resources) -> anyhow::Result<()> {
     writeln!(o, "threads           {}", stats.threads)?;
     writeln!(
         o,
-        "pipeline wall     {wall:.2} s  ({:.1} MB/s, {:.0} reports/s)",
+        "pipeline wall     {wall:.2} s  ({:.1} MB/s, {:.0} reports/s); fastest of {} s",
         mb / wall,
-        stats.files as f64 / wall
+        stats.files as f64 / wall,
+        list(&walls)
     )?;
     match rg {
         Some(r) => writeln!(
             o,
-            "ripgrep raw scan  {r:.2} s  ({:.1} MB/s); pipeline / ripgrep = {:.1}x",
+            "ripgrep raw scan  {r:.2} s  ({:.1} MB/s); fastest of {} s; pipeline / ripgrep = {:.1}x",
             mb / r,
+            list(&rg_walls),
             wall / r
         )?,
         None => writeln!(o, "ripgrep raw scan  not run (rg not found on PATH)")?,
@@ -159,7 +177,7 @@ pub fn run(opts: &BenchOptions, res: &Resources) -> anyhow::Result<()> {
         Some(k) => writeln!(o, "peak memory       {:.0} MiB", k as f64 / 1024.0)?,
         None => writeln!(o, "peak memory       unknown on this system")?,
     }
-    writeln!(o, "stage seconds (summed over threads):")?;
+    writeln!(o, "stage seconds of the fastest run (summed over threads):")?;
     for s in Stage::ALL {
         writeln!(
             o,
@@ -169,4 +187,29 @@ pub fn run(opts: &BenchOptions, res: &Resources) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Seconds `rg -c -i -F` takes to count the lines holding any of the terms in `terms_file`
+/// under `dir`, or `None` when ripgrep is not installed or fails.
+fn ripgrep(terms_file: &Path, dir: &Path) -> Option<f64> {
+    let t = Instant::now();
+    let out = std::process::Command::new("rg")
+        .args(["-c", "-i", "-F", "-f"])
+        .arg(terms_file)
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .status();
+    match out {
+        Ok(s) if s.success() || s.code() == Some(1) => Some(t.elapsed().as_secs_f64()),
+        _ => None,
+    }
+}
+
+/// Write every file system's pending data to disk and wait for it (Unix `sync`).
+fn flush_to_disk() {
+    #[cfg(unix)]
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe {
+        libc::sync();
+    }
 }

@@ -103,6 +103,9 @@ enum Command {
         /// Worker threads (default: one per core).
         #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
+        /// Runs of each side, taking turns; the fastest of each is reported.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        runs: usize,
     },
     /// Check or list a codebook.
     Codebook {
@@ -174,6 +177,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             times,
             work,
             threads,
+            runs,
         } => {
             let res = Resources::load(None, None, None)?;
             ofsted_themes::bench::run(
@@ -182,6 +186,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     times,
                     work,
                     threads,
+                    runs,
                 },
                 &res,
             )?;

@@ -15,6 +15,7 @@
 //! `data/lexicon/layout.toml`.
 
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -118,8 +119,9 @@ enum Start {
 
 /// One cleaned source line.
 #[derive(Debug, Clone)]
-struct Line {
-    text: String,
+struct Line<'a> {
+    /// Borrowed from the source when cleaning left the line as it was.
+    text: Cow<'a, str>,
     /// The whole cleaned line, marker included, kept for lines whose marker may be text.
     full: Option<String>,
     start: usize,
@@ -187,16 +189,16 @@ pub(crate) fn span_in(whole: &str, part: &str) -> std::ops::Range<usize> {
 }
 
 /// Unify typography and strip Markdown marks; collapse white space.
-pub(crate) fn clean_line(raw: &str) -> String {
+pub(crate) fn clean_line(raw: &str) -> Cow<'_, str> {
     if is_plain(raw.as_bytes()) {
         // Nothing to unify or collapse: what is left is the trim and the heading marks.
-        return raw
-            .trim_matches(' ')
-            .trim_start_matches('#')
-            .trim_start_matches(' ')
-            .to_string();
+        return Cow::Borrowed(
+            raw.trim_matches(' ')
+                .trim_start_matches('#')
+                .trim_start_matches(' '),
+        );
     }
-    clean_line_general(raw)
+    Cow::Owned(clean_line_general(raw))
 }
 
 /// True for a line of printable ASCII without Markdown emphasis or code marks and without
@@ -567,8 +569,8 @@ fn heading_like(text: &str) -> bool {
 }
 
 /// Drop page furniture, contents pages and table rows; classify line starts.
-fn drop_furniture(raw: Vec<(usize, usize, &str)>) -> Vec<Line> {
-    let cleaned: Vec<(usize, usize, String, bool, u64)> = raw
+fn drop_furniture(raw: Vec<(usize, usize, &str)>) -> Vec<Line<'_>> {
+    let cleaned: Vec<(usize, usize, Cow<str>, bool, u64)> = raw
         .into_iter()
         .map(|(s, e, r)| {
             let t = clean_line(r);
@@ -593,7 +595,7 @@ fn drop_furniture(raw: Vec<(usize, usize, &str)>) -> Vec<Line> {
     let mut in_contents = false;
     let mut contents_first: Option<u64> = None;
     for (start, end, owned, tabbed, key) in cleaned {
-        let text = owned.as_str();
+        let text: &str = &owned;
         if text.is_empty() {
             gap = true;
             continue;
@@ -651,9 +653,12 @@ fn drop_furniture(raw: Vec<(usize, usize, &str)>) -> Vec<Line> {
             continue;
         }
         let full = (kind == Start::LooseNumbered).then(|| text.to_string());
-        // The body is a slice of the cleaned line: keep that String, cut to the body.
+        // The body is a slice of the cleaned line: keep that line, cut to the body.
         let keep = span_in(text, body);
-        let body = cut_to(owned, keep);
+        let body = match owned {
+            Cow::Borrowed(line) => Cow::Borrowed(&line[keep]),
+            Cow::Owned(line) => Cow::Owned(cut_to(line, keep)),
+        };
         out.push(Line {
             text: body,
             full,
@@ -743,14 +748,14 @@ fn build_blocks(lines: &[Line]) -> Vec<Block> {
             finish(open.take(), &mut out);
             out.push(Block {
                 kind: BlockKind::Heading,
-                text: line.full.clone().unwrap_or_else(|| line.text.clone()),
+                text: line.full.clone().unwrap_or_else(|| line.text.to_string()),
                 source_start: line.start,
                 source_end: line.end,
             });
             continue;
         }
         let mut kind = line.kind;
-        let mut text = line.text.as_str();
+        let mut text: &str = &line.text;
         if kind == Start::LooseNumbered {
             let after_sentence = match &open {
                 None => true,
