@@ -204,8 +204,28 @@ pub(crate) fn clean_line(raw: &str) -> Cow<'_, str> {
 /// True for a line of printable ASCII without Markdown emphasis or code marks and without
 /// two spaces in a row: [`clean_line`] would only trim it.
 fn is_plain(bytes: &[u8]) -> bool {
-    let mut prev_space = false;
-    for &b in bytes {
+    // Eight bytes at a time: each printable, neither `*` nor `` ` ``, and no space after a
+    // space (the last byte of the eight before counts too).
+    let mut prev_space = 0u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let x = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        let low = x & (ONES * 0x7F);
+        let printable = (low + ONES * (0x80 - 0x20)) & !(low + ONES * (0x80 - 0x7F)) & !x;
+        let is_not = |b: u8| {
+            let t = low ^ (ONES * u64::from(b));
+            (t + ONES * 0x7F) | t
+        };
+        let t = low ^ (ONES * u64::from(b' '));
+        let space = !((t + ONES * 0x7F) | t) & !x & TOP;
+        let double = space & (space << 8 | prev_space);
+        if (!(printable & is_not(b'*') & is_not(b'`')) | double) & TOP != 0 {
+            return false;
+        }
+        prev_space = space >> 56;
+    }
+    let mut prev_space = prev_space != 0;
+    for &b in chunks.remainder() {
         if !(b' '..=b'~').contains(&b) || b == b'*' || b == b'`' {
             return false;
         }
@@ -217,6 +237,11 @@ fn is_plain(bytes: &[u8]) -> bool {
     }
     true
 }
+
+/// One in each byte of a `u64`.
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// The top bit of each byte.
+const TOP: u64 = ONES * 0x80;
 
 /// [`clean_line`] for any line.
 fn clean_line_general(raw: &str) -> String {
@@ -942,11 +967,32 @@ mod tests {
         }
     }
 
+    #[test]
+    fn plain_lines_at_every_offset() {
+        for at in 0..20 {
+            let words = |gap: &str| format!("{}{gap}{}", "a".repeat(at), "b".repeat(10));
+            assert!(is_plain(words(" ").as_bytes()), "{at}");
+            assert!(!is_plain(words("  ").as_bytes()), "{at}");
+            assert!(!is_plain(words("*").as_bytes()), "{at}");
+            assert!(!is_plain(words("\u{E9}").as_bytes()), "{at}");
+        }
+    }
+
     proptest::proptest! {
         /// The shortcut for plain lines gives what the general cleaner gives.
         #[test]
         fn plain_lines_clean_as_any_line(raw in "[ #*`a-cA-C0-9.,'\t\u{2019}\u{00A0}-]{0,30}") {
             proptest::prop_assert_eq!(clean_line(&raw), clean_line_general(&raw));
+        }
+
+        /// Lines are found plain eight bytes at a time as byte by byte.
+        #[test]
+        fn plain_eight_bytes_at_a_time(
+            raw in "([a-z]{1,9}|[ ]{1,2}|[*`~\t\x1f\x7f]|\u{E9}){0,12}"
+        ) {
+            let reference = raw.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'*' && b != b'`')
+                && !raw.contains("  ");
+            proptest::prop_assert_eq!(is_plain(raw.as_bytes()), reference);
         }
     }
 
