@@ -505,7 +505,8 @@ const TOP: u64 = ONES * 0x80;
 fn plain_bytes(x: u64) -> u64 {
     let low = x & (ONES * 0x7F);
     let at_least_bang = low + ONES * (0x80 - 0x21);
-    let at_least_del = low + ONES * (0x80 - 0x7F);
+    // 0x80 - 0x7F is one.
+    let at_least_del = low + ONES;
     let is_not = |c: u8| {
         let t = low ^ (ONES * u64::from(c));
         (t + ONES * 0x7F) | t
@@ -516,7 +517,7 @@ fn plain_bytes(x: u64) -> u64 {
 /// The top bit of each byte of `x` that is an ASCII space.
 fn space_bytes(x: u64) -> u64 {
     let t = x ^ (ONES * u64::from(b' '));
-    !((t & (ONES * 0x7F)) + ONES * 0x7F | t) & TOP
+    !(((t & (ONES * 0x7F)) + ONES * 0x7F) | t) & TOP
 }
 
 /// What [`collapse`] makes of one character.

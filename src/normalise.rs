@@ -211,7 +211,8 @@ fn is_plain(bytes: &[u8]) -> bool {
     for c in &mut chunks {
         let x = u64::from_le_bytes(c.try_into().expect("8 bytes"));
         let low = x & (ONES * 0x7F);
-        let printable = (low + ONES * (0x80 - 0x20)) & !(low + ONES * (0x80 - 0x7F)) & !x;
+        // At least a space, and below DEL (0x80 - 0x7F is one).
+        let printable = (low + ONES * (0x80 - 0x20)) & !(low + ONES) & !x;
         let is_not = |b: u8| {
             let t = low ^ (ONES * u64::from(b));
             (t + ONES * 0x7F) | t
@@ -242,6 +243,14 @@ fn is_plain(bytes: &[u8]) -> bool {
 const ONES: u64 = 0x0101_0101_0101_0101;
 /// The top bit of each byte.
 const TOP: u64 = ONES * 0x80;
+
+/// The top bit of each byte of `x` (eight bytes read little-endian) that is an ASCII letter.
+fn letter_bytes(x: u64) -> u64 {
+    let lower = (x & (ONES * 0x7F)) | (ONES * 0x20);
+    let at_least_a = lower + ONES * (0x80 - u64::from(b'a'));
+    let past_z = lower + ONES * (0x80 - u64::from(b'z') - 1);
+    at_least_a & !past_z & !x & TOP
+}
 
 /// [`clean_line`] for any line.
 fn clean_line_general(raw: &str) -> String {
@@ -419,7 +428,28 @@ fn strip_marker(text: &str) -> (Start, &str) {
 fn repeat_key(text: &str) -> u64 {
     let mut key = LetterHash::default();
     if text.is_ascii() {
-        for b in text.bytes() {
+        // Eight bytes at a time, each run of letters in them pushed at once; then byte by byte.
+        let mut chunks = text.as_bytes().chunks_exact(8);
+        for c in &mut chunks {
+            let x = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            let mut letters = letter_bytes(x);
+            while letters != 0 {
+                let start = letters.trailing_zeros() / 8;
+                let after = !letters & TOP & (u64::MAX << (8 * start));
+                let end = if after == 0 {
+                    8
+                } else {
+                    after.trailing_zeros() / 8
+                };
+                let len = end - start;
+                let run = (x >> (8 * start)) & (u64::MAX >> (8 * (8 - len)));
+                // Lower case, then the first byte highest, as `push` would have placed them.
+                let run = (run | (ONES * 0x20)).swap_bytes() >> (8 * (8 - len));
+                key.push_run(run, len);
+                letters &= u64::MAX.checked_shl(8 * end).unwrap_or(0);
+            }
+        }
+        for &b in chunks.remainder() {
             key.push_if_letter(b);
         }
         return key.finish();
@@ -468,6 +498,29 @@ impl LetterHash {
         self.len += letter as u32;
         if self.len == 8 {
             self.mix();
+        }
+    }
+
+    /// Pushes `len` (1 to 8) bytes at once: `run` holds them in its low `len` bytes, the
+    /// first highest, as `len` calls of [`LetterHash::push`] would.
+    fn push_run(&mut self, run: u64, len: u32) {
+        let room = 8 - self.len;
+        if len < room {
+            self.word = self.word << (8 * len) | run;
+            self.len += len;
+            return;
+        }
+        // The first `room` bytes fill the word; the rest start the next.
+        let rest = len - room;
+        let head = run >> (8 * rest);
+        self.word = match room {
+            8 => head,
+            _ => self.word << (8 * room) | head,
+        };
+        self.mix();
+        if rest > 0 {
+            self.word = run & (u64::MAX >> (8 * (8 - rest)));
+            self.len = rest;
         }
     }
 
@@ -964,6 +1017,18 @@ mod tests {
         ];
         for (raw, want) in cases {
             assert_eq!(clean_line(raw), want, "{raw}");
+        }
+    }
+
+    proptest::proptest! {
+        /// ASCII lines hash eight bytes at a time as byte by byte.
+        #[test]
+        fn repeat_keys_eight_bytes_at_a_time(
+            text in "([a-zA-Z]{1,11}|[ 0-9.,:@_\\[\\]{}`\x7f]{1,3}){0,14}"
+        ) {
+            let mut one_by_one = LetterHash::default();
+            text.bytes().for_each(|b| one_by_one.push_if_letter(b));
+            proptest::prop_assert_eq!(repeat_key(&text), one_by_one.finish());
         }
     }
 
