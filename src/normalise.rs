@@ -549,13 +549,63 @@ fn word_count(s: &str) -> usize {
 /// folding such as "ſ" for "s").
 fn is_letterhead(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let first = bytes.first().copied().unwrap_or(b' ');
-    let may_start = !first.is_ascii() || b"tfewmdspanr".contains(&first.to_ascii_lowercase());
-    if may_start && LETTERHEAD_START.is_match(text) {
+    if may_open_letterhead(bytes) && LETTERHEAD_START.is_match(text) {
         return true;
     }
     let may_anywhere = bytes.contains(&b'@') || may_hold_web_address(bytes);
     may_anywhere && LETTERHEAD_ANYWHERE.is_match(text)
+}
+
+/// The first words of [`LETTERHEAD_START`]'s alternatives, lower case.
+const LETTERHEAD_WORDS: [&[u8]; 21] = [
+    b"t",
+    b"f",
+    b"e",
+    b"w",
+    b"m",
+    b"tel",
+    b"fax",
+    b"email",
+    b"direct",
+    b"text",
+    b"textphone",
+    b"mobile",
+    b"switchboard",
+    b"dx",
+    b"piccadilly",
+    b"store",
+    b"aviation",
+    b"agora",
+    b"royal",
+    b"nottingham",
+    b"manchester",
+];
+
+/// False when a line cannot match [`LETTERHEAD_START`]: it opens with a run of ASCII
+/// letters, followed by an ASCII byte or nothing, that is none of the first words of its
+/// alternatives in any case. Anything else is left to the regex (case-insensitive matching
+/// also accepts some non-ASCII letters).
+fn may_open_letterhead(bytes: &[u8]) -> bool {
+    let word = bytes.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    if bytes.get(word).is_some_and(|b| !b.is_ascii()) {
+        return true;
+    }
+    if word == 0 {
+        return false;
+    }
+    LETTERHEAD_WORDS
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(&bytes[..word]))
+}
+
+/// False when an ASCII line cannot match [`RUNNING_HEADER`]: it neither opens with
+/// "inspection " nor holds "visit", in any case. Other lines are left to the regex.
+fn may_be_running_header(bytes: &[u8]) -> bool {
+    !bytes.is_ascii()
+        || bytes
+            .get(..11)
+            .is_some_and(|b| b.eq_ignore_ascii_case(b"inspection "))
+        || bytes.windows(5).any(|w| w.eq_ignore_ascii_case(b"visit"))
 }
 
 /// True when `bytes` may hold "www." or "http" in any case: each four bytes are read as one
@@ -580,7 +630,7 @@ fn is_furniture(text: &str, repeats: usize, has_digit: bool) -> bool {
     if bytes.len() > 240 {
         return false;
     }
-    if last.is_ascii_digit() && RUNNING_HEADER.is_match(text) {
+    if last.is_ascii_digit() && may_be_running_header(bytes) && RUNNING_HEADER.is_match(text) {
         return true;
     }
     // The letterhead test rules most lines out at their first bytes: words are counted after.
@@ -1030,6 +1080,48 @@ mod tests {
             text.bytes().for_each(|b| one_by_one.push_if_letter(b));
             proptest::prop_assert_eq!(repeat_key(&text), one_by_one.finish());
         }
+    }
+
+    proptest::proptest! {
+        /// The cheap tests before the furniture regexes never turn away a line they match.
+        #[test]
+        fn furniture_prefilters_keep_every_match(
+            line in "(Tel|TEL|t|F|e|Email|Direct|direct T|Textphone|Text phone|Piccadilly Gate|Store St|Royal Exchange Buildings|Manchester|Inspection of|inspection report|Focused visit|monitoring VISIT|The|Wirral|[a-z]{1,8}|\u{017F}|\u{212A}|[ :.+()]{1,2}|[0-9]{1,4}| 2018 4|\u{E9})*"
+        ) {
+            if LETTERHEAD_START.is_match(&line) {
+                proptest::prop_assert!(may_open_letterhead(line.as_bytes()), "{line:?}");
+            }
+            if RUNNING_HEADER.is_match(&line) {
+                proptest::prop_assert!(may_be_running_header(line.as_bytes()), "{line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn furniture_prefilters_keep_real_furniture() {
+        for line in [
+            "Tel: 0300 123 1231",
+            "T 0300 123 4666",
+            "Email:",
+            "Direct T 0161 618 8524",
+            "Textphone 0161 618 8524",
+            "Piccadilly Gate Store Street",
+            "Royal Exchange Buildings",
+        ] {
+            assert!(LETTERHEAD_START.is_match(line), "{line}");
+            assert!(may_open_letterhead(line.as_bytes()), "{line}");
+        }
+        for line in [
+            "Inspection of Wirral local authority children's services 11 July 2022 4",
+            "Inspection report: Birmingham, 18 March - 9 April 2014 4",
+            "Focused visit to Wigan children's services 14 March 2020 3",
+            "Wigan: MONITORING VISIT of children's services 2019 12",
+        ] {
+            assert!(RUNNING_HEADER.is_match(line), "{line}");
+            assert!(may_be_running_header(line.as_bytes()), "{line}");
+        }
+        assert!(!may_open_letterhead(b"The local authority"));
+        assert!(!may_be_running_header(b"Children were seen in 2018 4"));
     }
 
     #[test]
