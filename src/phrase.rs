@@ -31,10 +31,8 @@ pub struct PhraseMatch {
 #[derive(Debug, Default)]
 pub struct SymCache {
     syms: Vec<u32>,
-    /// The text's symbols, a run of fillers written as one.
-    buf: Vec<u32>,
-    /// Token index of each symbol in `buf`.
-    pos: Vec<u32>,
+    /// The trie nodes of one walk, with the end of the words read to reach each.
+    path: Vec<(u32, u32)>,
 }
 
 /// Compiled patterns.
@@ -177,12 +175,22 @@ impl PhraseMatcher {
             (Some(x), Some(p)) => self.combos.get(&(x, p)).copied().unwrap_or(x),
             (Some(x), None) => x,
             (None, Some(p)) => p,
-            (None, None) => 0,
+            (None, None) => FILLER,
         }
     }
 
+    /// The symbol of a vocabulary entry, worked out once and kept in `syms`.
+    fn cached_symbol(&self, syms: &mut [u32], vocab: &Vocabulary, word: u32) -> u32 {
+        let slot = &mut syms[word as usize];
+        if *slot == UNSET {
+            *slot = self.symbol(vocab, word);
+        }
+        *slot
+    }
+
     /// All (overlapping) pattern occurrences in `tokens`, sorted by start, then longest first,
-    /// into `out` (cleared first, so a caller can reuse its space).
+    /// then by pattern, into `out` (cleared first, so a caller can reuse its space). Each is
+    /// found walking the trie from each word in turn.
     pub fn find_into(
         &self,
         tokens: &[Token],
@@ -194,57 +202,39 @@ impl PhraseMatcher {
         if cache.syms.len() < vocab.len() {
             cache.syms.resize(vocab.len(), UNSET);
         }
-        let buf = &mut cache.buf;
-        buf.clear();
-        let pos = &mut cache.pos;
-        pos.clear();
-        let mut any = false;
-        let mut after_filler = true;
-        for (i, t) in tokens.iter().enumerate() {
-            let slot = &mut cache.syms[t.word as usize];
-            if *slot == UNSET {
-                *slot = self.symbol(vocab, t.word);
-            }
-            if *slot == FILLER {
-                // One filler stands for the whole run: it only has to keep runs apart.
-                if !after_filler {
-                    buf.push(FILLER);
-                    pos.push(i as u32);
-                    after_filler = true;
-                }
+        let path = &mut cache.path;
+        for start in 0..tokens.len() {
+            let Some(mut node) =
+                self.trie
+                    .root(self.cached_symbol(&mut cache.syms, vocab, tokens[start].word))
+            else {
                 continue;
-            }
-            any = true;
-            after_filler = false;
-            buf.push(*slot);
-            pos.push(i as u32);
-        }
-        if any {
-            for (k, &first) in buf.iter().enumerate() {
-                let mut node = self.trie.root(first);
-                let mut j = k;
-                // No pattern holds a filler, so a walk ends at one: the symbols of a match
-                // stand for consecutive tokens.
-                while let Some(n) = node {
-                    for &pattern in self.trie.outputs(n) {
-                        out.push(PhraseMatch {
-                            start: pos[k] as usize,
-                            end: pos[j] as usize + 1,
-                            pattern: pattern as usize,
-                        });
+            };
+            // The nodes a walk from here passes, each with the end of the words it has read.
+            // No pattern holds a filler, so a walk ends at one.
+            path.clear();
+            let mut end = start + 1;
+            loop {
+                path.push((node, end as u32));
+                let Some(t) = tokens.get(end) else { break };
+                let sym = self.cached_symbol(&mut cache.syms, vocab, t.word);
+                match self.trie.child(node, sym) {
+                    Some(next) => {
+                        node = next;
+                        end += 1;
                     }
-                    j += 1;
-                    node = buf.get(j).and_then(|&s| self.trie.child(n, s));
+                    None => break,
                 }
             }
+            // Longest first; a node's patterns are in order.
+            for &(node, end) in path.iter().rev() {
+                out.extend(self.trie.outputs(node).iter().map(|&pattern| PhraseMatch {
+                    start,
+                    end: end as usize,
+                    pattern: pattern as usize,
+                }));
+            }
         }
-        out.sort_by(|a, b| {
-            a.start
-                .cmp(&b.start)
-                .then(b.end.cmp(&a.end))
-                .then(a.pattern.cmp(&b.pattern))
-        });
-        out.dedup();
     }
 }
 
