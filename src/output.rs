@@ -85,6 +85,15 @@ pub fn csv_writer<W: Write>(w: W) -> csv::Writer<W> {
         .from_writer(w)
 }
 
+/// [`csv_writer`] for a large file: rows are gathered in a 1 MiB buffer and written to `w`
+/// a buffer at a time.
+pub fn csv_file_writer<W: Write>(w: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .buffer_capacity(1 << 20)
+        .from_writer(w)
+}
+
 /// A CSV file built in memory, then written atomically.
 pub struct CsvOut {
     w: csv::Writer<Vec<u8>>,

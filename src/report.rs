@@ -245,7 +245,7 @@ fn join_into(out: &mut String, parts: &[String], sep: &str) {
 /// A CSV table streamed to a temporary file in the output folder, renamed into place at the end.
 struct StreamCsv {
     name: &'static str,
-    writer: csv::Writer<std::io::BufWriter<tempfile::NamedTempFile>>,
+    writer: csv::Writer<tempfile::NamedTempFile>,
     /// Rows also kept in memory for Parquet, when asked for.
     kept: Option<Table>,
 }
@@ -258,7 +258,7 @@ impl StreamCsv {
         keep: bool,
     ) -> anyhow::Result<StreamCsv> {
         let tmp = crate::output::temp_file_in(dir)?;
-        let mut writer = crate::output::csv_writer(std::io::BufWriter::with_capacity(1 << 20, tmp));
+        let mut writer = crate::output::csv_file_writer(tmp);
         writer.write_record(header)?;
         Ok(StreamCsv {
             name,
@@ -278,11 +278,8 @@ impl StreamCsv {
     /// Flush and rename into place.
     fn finish(self, dir: &Path) -> anyhow::Result<Option<Table>> {
         let path = dir.join(self.name);
-        let buf = self
+        let tmp = self
             .writer
-            .into_inner()
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
-        let tmp = buf
             .into_inner()
             .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
         tmp.as_file().sync_all()?;

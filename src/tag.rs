@@ -1,7 +1,7 @@
 //! Theme tagging: which codebook themes each finding is about, and which words say so.
 //!
 //! The codebook is compiled once into one [`PhraseMatcher`] over every phrase of every rule;
-//! tagging a finding is one automaton pass plus work proportional to the matches found, never
+//! tagging a finding is one pass over its words plus work proportional to the matches found, never
 //! a loop over themes x terms. Within a theme, term matches are resolved leftmost-longest;
 //! exclusions cancel the matches they overlap; `unless` themes cancel a theme afterwards.
 //!
