@@ -11,6 +11,8 @@ use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
 use unicode_segmentation::UnicodeSegmentation;
 
+use crate::bytes::{equal, in_range, letters, TOP};
+
 /// Identifier of a distinct lowercase word in a [`Vocabulary`].
 pub type WordId = u32;
 
@@ -157,20 +159,10 @@ fn class(b: u8) -> Class {
     CLASSES[b as usize]
 }
 
-/// One in each byte of a `u64`.
-const ONES: u64 = 0x0101_0101_0101_0101;
-
-/// The top bit of each byte of `x`, eight ASCII bytes read little-endian, that is a letter, a
-/// digit or `_` (not [`Class::Other`]). Each test adds to every byte at once a constant that
-/// carries the byte's top bit from where a range starts; bytes are below 0x80 and the
-/// constants small, so no sum carries into the next byte.
+/// The bytes of `x` (eight ASCII bytes) that are a letter, a digit or `_` (not
+/// [`Class::Other`]).
 fn word_bytes(x: u64) -> u64 {
-    let lower = x | (ONES * 0x20);
-    let letter = lower.wrapping_add(ONES * 0x1F) & !lower.wrapping_add(ONES * 0x05);
-    let digit = x.wrapping_add(ONES * 0x50) & !x.wrapping_add(ONES * 0x46);
-    let t = x ^ (ONES * u64::from(b'_'));
-    let underscore = !((t & (ONES * 0x7F)).wrapping_add(ONES * 0x7F) | t);
-    (letter | digit | underscore) & (ONES * 0x80)
+    letters(x) | in_range(x, b'0', b'9') | equal(x, b'_')
 }
 
 /// The first index from `i` on whose byte is not of the run: word bytes (letters, digits, `_`)
@@ -178,8 +170,8 @@ fn word_bytes(x: u64) -> u64 {
 /// time where the text runs on for eight.
 fn run_end(b: &[u8], mut i: usize, word: bool) -> usize {
     while let Some(chunk) = b.get(i..i + 8) {
-        let words = word_bytes(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-        let stop = if word { !words & (ONES * 0x80) } else { words };
+        let words = word_bytes(crate::bytes::word(chunk));
+        let stop = if word { !words & TOP } else { words };
         if stop != 0 {
             return i + (stop.trailing_zeros() / 8) as usize;
         }

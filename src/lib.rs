@@ -5,11 +5,13 @@
 //! Stages, each a module with typed input and output, data flowing one way:
 //! [`ingest`] (with [`pdf`]) -> [`normalise`] -> [`metadata`] -> [`segment`] -> [`analyse`] + [`tag`] ->
 //! [`stance`] -> [`aggregate`] -> [`report`] (CSV, Parquet, [`charts`], [`summary`]).
-//! [`pipeline`] runs them; [`evaluate`] measures agreement with hand coding.
+//! [`pipeline`] runs them; [`evaluate`] measures agreement with hand coding. [`bytes`] and
+//! [`phrase`] are shared by several stages.
 
 pub mod aggregate;
 pub mod analyse;
 pub mod bench;
+pub mod bytes;
 pub mod charts;
 pub mod codebook;
 pub mod config;

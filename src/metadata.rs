@@ -15,6 +15,7 @@ use std::sync::LazyLock;
 use chrono::{Datelike, NaiveDate};
 use regex::Regex;
 
+use crate::bytes::{equal, in_range, word, TOP};
 use crate::model::{Authority, CleanText, Grade, Metadata, VisitType};
 use crate::reference::AuthorityTable;
 
@@ -431,10 +432,10 @@ fn collapse(s: &str) -> String {
         // Eight bytes at a time while nine remain (the ninth tells whether the eighth, if a
         // space, is followed by a kept byte); then byte by byte, where the same test ends it.
         while let Some(chunk) = bytes.get(i..i + 9) {
-            let x = u64::from_le_bytes(chunk[..8].try_into().expect("8 bytes"));
+            let x = word(&chunk[..8]);
             let kept = plain_bytes(x);
             let next_kept = kept >> 8 | u64::from(plain(chunk[8])) << 63;
-            let mut spaces = space_bytes(x);
+            let mut spaces = equal(x, b' ');
             if i == run {
                 // A run does not open with a space.
                 spaces &= !0x80;
@@ -493,31 +494,10 @@ fn collapse(s: &str) -> String {
     out
 }
 
-/// One in each byte of a `u64`.
-const ONES: u64 = 0x0101_0101_0101_0101;
-/// The top bit of each byte.
-const TOP: u64 = ONES * 0x80;
-
-/// The top bit of each byte of `x` (eight bytes read little-endian) that [`collapse`] copies
-/// as it is: printable ASCII other than `` ` ``, `*` and `#`. Each test adds to a byte's low
-/// seven bits a constant that carries into its top bit, which no sum overflows; bytes with
-/// the top bit set are never kept.
+/// The bytes of `x` that [`collapse`] copies as they are: printable ASCII other than `` ` ``,
+/// `*` and `#`.
 fn plain_bytes(x: u64) -> u64 {
-    let low = x & (ONES * 0x7F);
-    let at_least_bang = low + ONES * (0x80 - 0x21);
-    // 0x80 - 0x7F is one.
-    let at_least_del = low + ONES;
-    let is_not = |c: u8| {
-        let t = low ^ (ONES * u64::from(c));
-        (t + ONES * 0x7F) | t
-    };
-    at_least_bang & !at_least_del & is_not(b'`') & is_not(b'*') & is_not(b'#') & !x & TOP
-}
-
-/// The top bit of each byte of `x` that is an ASCII space.
-fn space_bytes(x: u64) -> u64 {
-    let t = x ^ (ONES * u64::from(b' '));
-    !(((t & (ONES * 0x7F)) + ONES * 0x7F) | t) & TOP
+    in_range(x, b'!', b'~') & !(equal(x, b'`') | equal(x, b'*') | equal(x, b'#'))
 }
 
 /// What [`collapse`] makes of one character.
@@ -1124,7 +1104,6 @@ mod tests {
                 let bit = |m: u64| m >> (8 * k + 7) & 1 == 1;
                 let plain = b.is_ascii_graphic() && !matches!(b, b'`' | b'*' | b'#');
                 proptest::prop_assert_eq!(bit(plain_bytes(x)), plain, "byte {:#04x}", b);
-                proptest::prop_assert_eq!(bit(space_bytes(x)), b == b' ', "byte {:#04x}", b);
             }
         }
 

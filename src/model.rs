@@ -9,6 +9,8 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::bytes::{white_space, word, TOP};
+
 /// What happened to one input file. Every file found gets exactly one status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -81,11 +83,11 @@ pub fn count_words(s: &str) -> usize {
     let mut prev_space: u64 = 0x80;
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
-        let x = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        let x = word(c);
         if x & TOP != 0 && c.iter().any(|&b| matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3)) {
             return s.split_whitespace().count();
         }
-        let space = ascii_space_bytes(x);
+        let space = white_space(x);
         let before = space << 8 | prev_space;
         n += (!space & before & TOP).count_ones() as usize;
         prev_space = space >> 56;
@@ -101,25 +103,6 @@ pub fn count_words(s: &str) -> usize {
         prev_space = space;
     }
     n
-}
-
-/// The top bit of each byte.
-const TOP: u64 = 0x8080_8080_8080_8080;
-/// The low seven bits of each byte.
-const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-const ONES: u64 = 0x0101_0101_0101_0101;
-
-/// The top bit of each byte of `x` (eight bytes read little-endian) that is ASCII white space:
-/// a space or `\t` to `\r`. A byte's low seven bits are tested by adding constants that carry
-/// into its top bit, which no sum overflows; bytes with the top bit set are never white space.
-fn ascii_space_bytes(x: u64) -> u64 {
-    let low = x & LOW;
-    let at_least_tab = low + ONES * (0x80 - 0x09);
-    let past_return = low + ONES * (0x80 - 0x0E);
-    let control = at_least_tab & !past_return;
-    let t = low ^ (ONES * 0x20);
-    let space = !((t + LOW) | t);
-    (control | space) & !x & TOP
 }
 
 impl CleanText {

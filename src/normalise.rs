@@ -21,6 +21,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::bytes::{equal, in_range, letters, word, ONES, TOP};
 use crate::model::{Block, BlockKind, CleanText};
 
 /// Lines longer than this (in bytes) are never taken as headings, headers or labels.
@@ -209,18 +210,11 @@ fn is_plain(bytes: &[u8]) -> bool {
     let mut prev_space = 0u64;
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
-        let x = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        let low = x & (ONES * 0x7F);
-        // At least a space, and below DEL (0x80 - 0x7F is one).
-        let printable = (low + ONES * (0x80 - 0x20)) & !(low + ONES) & !x;
-        let is_not = |b: u8| {
-            let t = low ^ (ONES * u64::from(b));
-            (t + ONES * 0x7F) | t
-        };
-        let t = low ^ (ONES * u64::from(b' '));
-        let space = !((t + ONES * 0x7F) | t) & !x & TOP;
+        let x = word(c);
+        let kept = in_range(x, b' ', b'~') & !(equal(x, b'*') | equal(x, b'`'));
+        let space = equal(x, b' ');
         let double = space & (space << 8 | prev_space);
-        if (!(printable & is_not(b'*') & is_not(b'`')) | double) & TOP != 0 {
+        if kept != TOP || double != 0 {
             return false;
         }
         prev_space = space >> 56;
@@ -237,19 +231,6 @@ fn is_plain(bytes: &[u8]) -> bool {
         prev_space = space;
     }
     true
-}
-
-/// One in each byte of a `u64`.
-const ONES: u64 = 0x0101_0101_0101_0101;
-/// The top bit of each byte.
-const TOP: u64 = ONES * 0x80;
-
-/// The top bit of each byte of `x` (eight bytes read little-endian) that is an ASCII letter.
-fn letter_bytes(x: u64) -> u64 {
-    let lower = (x & (ONES * 0x7F)) | (ONES * 0x20);
-    let at_least_a = lower + ONES * (0x80 - u64::from(b'a'));
-    let past_z = lower + ONES * (0x80 - u64::from(b'z') - 1);
-    at_least_a & !past_z & !x & TOP
 }
 
 /// [`clean_line`] for any line.
@@ -431,11 +412,11 @@ fn repeat_key(text: &str) -> u64 {
         // Eight bytes at a time, each run of letters in them pushed at once; then byte by byte.
         let mut chunks = text.as_bytes().chunks_exact(8);
         for c in &mut chunks {
-            let x = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-            let mut letters = letter_bytes(x);
-            while letters != 0 {
-                let start = letters.trailing_zeros() / 8;
-                let after = !letters & TOP & (u64::MAX << (8 * start));
+            let x = word(c);
+            let mut left = letters(x);
+            while left != 0 {
+                let start = left.trailing_zeros() / 8;
+                let after = !left & TOP & (u64::MAX << (8 * start));
                 let end = if after == 0 {
                     8
                 } else {
@@ -446,7 +427,7 @@ fn repeat_key(text: &str) -> u64 {
                 // Lower case, then the first byte highest, as `push` would have placed them.
                 let run = (run | (ONES * 0x20)).swap_bytes() >> (8 * (8 - len));
                 key.push_run(run, len);
-                letters &= u64::MAX.checked_shl(8 * end).unwrap_or(0);
+                left &= u64::MAX.checked_shl(8 * end).unwrap_or(0);
             }
         }
         for &b in chunks.remainder() {
