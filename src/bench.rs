@@ -3,8 +3,9 @@
 //! The scale corpus repeats a folder of real reports N times; each copy gets one extra line
 //! ("Copy k") so that no copy is a duplicate of another and every stage does its full work.
 //! The pipeline then runs as `run` does (ingest to charts and summary), and `rg -c -i -F` scans
-//! the same folder for the codebook's plain terms: the floor any text tool has to pay. The
-//! figures are printed; nothing here asserts a time.
+//! the same folder for the codebook's plain terms: the floor any text tool has to pay. Each
+//! side runs several times, in turns, and the fastest run of each is compared, since on a
+//! shared machine one run's time varies. The figures are printed; nothing here asserts a time.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -133,9 +133,8 @@ impl Title {
 
 /// A pattern as a byte regex whose wildcards (`.`) match single bytes: the lazy DFA for
 /// `.{2,120}?` over Unicode characters is several times larger and slower to build. In the
-/// title patterns every wildcard run is bounded by ASCII
-/// literals, so groups and matches still start and end on character boundaries; the bounds
-/// count bytes rather than characters.
+/// title patterns every wildcard run is bounded by ASCII literals, so groups and matches still
+/// start and end on character boundaries; the bounds count bytes rather than characters.
 fn byte_pattern(re: &str) -> regex::bytes::Regex {
     regex::bytes::RegexBuilder::new(&re.replace(".{", "(?-u:.){"))
         .dfa_size_limit(WIDE_DFA_BYTES)
@@ -1098,7 +1097,7 @@ mod tests {
         }
 
         #[test]
-        fn byte_classes_eight_at_a_time_match_one_at_a_time(bytes in proptest::array::uniform8(0u8..=255)) {
+        fn plain_bytes_eight_at_a_time_as_one_at_a_time(bytes in proptest::array::uniform8(0u8..=255)) {
             let x = u64::from_le_bytes(bytes);
             for (k, &b) in bytes.iter().enumerate() {
                 let bit = |m: u64| m >> (8 * k + 7) & 1 == 1;
