@@ -125,24 +125,21 @@ impl GoldSet {
     /// Adds another gold set's documents to this one, to be scored together. A document
     /// already coded here is an error: pooled scores must count each report once.
     pub fn append(&mut self, other: GoldSet) -> Result<()> {
-        let known: std::collections::BTreeSet<&str> = self
-            .findings
-            .iter()
-            .map(|f| f.document.as_str())
-            .chain(self.metadata.iter().map(|m| m.document.as_str()))
-            .collect();
-        if let Some(d) = other
-            .findings
-            .iter()
-            .map(|f| f.document.as_str())
-            .chain(other.metadata.iter().map(|m| m.document.as_str()))
-            .find(|d| known.contains(d))
-        {
+        let known: std::collections::BTreeSet<&str> = self.documents().collect();
+        if let Some(d) = other.documents().find(|d| known.contains(d)) {
             bail!("document {d} is already in an earlier gold folder");
         }
         self.findings.extend(other.findings);
         self.metadata.extend(other.metadata);
         Ok(())
+    }
+
+    /// The documents named in the findings and the metadata (with repeats).
+    fn documents(&self) -> impl Iterator<Item = &str> {
+        self.findings
+            .iter()
+            .map(|f| f.document.as_str())
+            .chain(self.metadata.iter().map(|m| m.document.as_str()))
     }
 }
 
