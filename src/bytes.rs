@@ -18,6 +18,20 @@ pub fn word(chunk: &[u8]) -> u64 {
     u64::from_le_bytes(chunk.try_into().expect("eight bytes"))
 }
 
+/// `bytes` as words of eight, in order; the last, when fewer than eight bytes are left, is
+/// filled out with `pad`. A scan that `pad` bytes leave as they are then needs no second,
+/// byte-by-byte loop for the end of the text.
+pub fn words(bytes: &[u8], pad: u8) -> impl Iterator<Item = u64> + '_ {
+    let chunks = bytes.chunks_exact(8);
+    let rest = chunks.remainder();
+    let last = (!rest.is_empty()).then(|| {
+        let mut padded = [pad; 8];
+        padded[..rest.len()].copy_from_slice(rest);
+        u64::from_le_bytes(padded)
+    });
+    chunks.map(word).chain(last)
+}
+
 /// The bytes of `x` from `lo` to `hi` (both ASCII).
 pub const fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
     let low = x & LOW;
@@ -70,6 +84,15 @@ mod tests {
                 proptest::prop_assert_eq!(in_range(x, lo, hi) & !TOP, 0);
             }
         }
+    }
+
+    #[test]
+    fn words_pad_the_last() {
+        let got: Vec<u64> = words(b"Children in care", b' ').collect();
+        assert_eq!(got, [word(b"Children"), word(b" in care")]);
+        let got: Vec<u64> = words(b"Children's", b'x').collect();
+        assert_eq!(got, [word(b"Children"), word(b"'sxxxxxx")]);
+        assert_eq!(words(b"", b' ').count(), 0);
     }
 
     #[test]

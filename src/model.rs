@@ -9,7 +9,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::bytes::{white_space, word, TOP};
+use crate::bytes::{white_space, words, TOP};
 
 /// What happened to one input file. Every file found gets exactly one status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -75,32 +75,24 @@ pub struct CleanText {
 /// Number of whitespace-separated words in `s`: the same count as
 /// `s.split_whitespace().count()`.
 pub fn count_words(s: &str) -> usize {
-    let bytes = s.as_bytes();
     // ASCII text, eight bytes at a time: a word starts at a byte that is not white space
-    // after one that is (or at the start). Non-ASCII white space starts with one of the bytes
-    // 0xC2, 0xE1, 0xE2 or 0xE3: a text with such a byte is counted by the standard library.
+    // after one that is (or at the start); the end is padded with spaces. Non-ASCII white
+    // space starts with one of the bytes 0xC2, 0xE1, 0xE2 or 0xE3: a text with such a byte is
+    // counted by the standard library.
     let mut n = 0;
     let mut prev_space: u64 = 0x80;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let x = word(c);
-        if x & TOP != 0 && c.iter().any(|&b| matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3)) {
+    for x in words(s.as_bytes(), b' ') {
+        if x & TOP != 0
+            && x.to_le_bytes()
+                .iter()
+                .any(|&b| matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3))
+        {
             return s.split_whitespace().count();
         }
         let space = white_space(x);
         let before = space << 8 | prev_space;
         n += (!space & before & TOP).count_ones() as usize;
         prev_space = space >> 56;
-    }
-    let rest = chunks.remainder();
-    if rest.iter().any(|&b| matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3)) {
-        return s.split_whitespace().count();
-    }
-    let mut prev_space = prev_space != 0;
-    for &b in rest {
-        let space = b == b' ' || (b'\t'..=b'\r').contains(&b);
-        n += usize::from(prev_space & !space);
-        prev_space = space;
     }
     n
 }

@@ -21,7 +21,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::bytes::{equal, in_range, letters, word, ONES, TOP};
+use crate::bytes::{equal, in_range, letters, words, ONES, TOP};
 use crate::model::{Block, BlockKind, CleanText};
 
 /// Lines longer than this (in bytes) are never taken as headings, headers or labels.
@@ -205,12 +205,10 @@ pub(crate) fn clean_line(raw: &str) -> Cow<'_, str> {
 /// True for a line of printable ASCII without Markdown emphasis or code marks and without
 /// two spaces in a row: [`clean_line`] would only trim it.
 fn is_plain(bytes: &[u8]) -> bool {
-    // Eight bytes at a time: each printable, neither `*` nor `` ` ``, and no space after a
-    // space (the last byte of the eight before counts too).
+    // Eight bytes at a time, the end padded with a letter: each printable, neither `*` nor
+    // `` ` ``, and no space after a space (the last byte of the eight before counts too).
     let mut prev_space = 0u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let x = word(c);
+    for x in words(bytes, b'a') {
         let kept = in_range(x, b' ', b'~') & !(equal(x, b'*') | equal(x, b'`'));
         let space = equal(x, b' ');
         let double = space & (space << 8 | prev_space);
@@ -218,17 +216,6 @@ fn is_plain(bytes: &[u8]) -> bool {
             return false;
         }
         prev_space = space >> 56;
-    }
-    let mut prev_space = prev_space != 0;
-    for &b in chunks.remainder() {
-        if !(b' '..=b'~').contains(&b) || b == b'*' || b == b'`' {
-            return false;
-        }
-        let space = b == b' ';
-        if space && prev_space {
-            return false;
-        }
-        prev_space = space;
     }
     true
 }
@@ -409,10 +396,9 @@ fn strip_marker(text: &str) -> (Start, &str) {
 fn repeat_key(text: &str) -> u64 {
     let mut key = LetterHash::default();
     if text.is_ascii() {
-        // Eight bytes at a time, each run of letters in them pushed at once; then byte by byte.
-        let mut chunks = text.as_bytes().chunks_exact(8);
-        for c in &mut chunks {
-            let x = word(c);
+        // Eight bytes at a time (the end padded with a byte that is no letter), each run of
+        // letters in them pushed at once.
+        for x in words(text.as_bytes(), 0) {
             let mut left = letters(x);
             while left != 0 {
                 let start = left.trailing_zeros() / 8;
@@ -429,9 +415,6 @@ fn repeat_key(text: &str) -> u64 {
                 key.push_run(run, len);
                 left &= u64::MAX.checked_shl(8 * end).unwrap_or(0);
             }
-        }
-        for &b in chunks.remainder() {
-            key.push_if_letter(b);
         }
         return key.finish();
     }
@@ -466,17 +449,6 @@ impl LetterHash {
     fn push(&mut self, b: u8) {
         self.word = self.word << 8 | u64::from(b);
         self.len += 1;
-        if self.len == 8 {
-            self.mix();
-        }
-    }
-
-    /// Pushes an ASCII byte, lower case, when it is a letter; without a branch on the letter.
-    fn push_if_letter(&mut self, b: u8) {
-        let lower = b | 0x20;
-        let letter = u64::from(lower.wrapping_sub(b'a') < 26);
-        self.word = self.word << (letter * 8) | (u64::from(lower) & letter.wrapping_neg());
-        self.len += letter as u32;
         if self.len == 8 {
             self.mix();
         }
@@ -1058,7 +1030,9 @@ mod tests {
             text in "([a-zA-Z]{1,11}|[ 0-9.,:@_\\[\\]{}`\x7f]{1,3}){0,14}"
         ) {
             let mut one_by_one = LetterHash::default();
-            text.bytes().for_each(|b| one_by_one.push_if_letter(b));
+            text.bytes()
+                .filter(u8::is_ascii_alphabetic)
+                .for_each(|b| one_by_one.push(b.to_ascii_lowercase()));
             proptest::prop_assert_eq!(repeat_key(&text), one_by_one.finish());
         }
     }
